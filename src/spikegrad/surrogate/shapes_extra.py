@@ -1,0 +1,258 @@
+r"""Surrogate shapes that snnTorch, Norse, Sinabs and others offer and SpikingJelly lacks.
+
+Named and parameterised the way their users know them; defaults give a peak gradient of 1.
+Primitives are written as ``g(x) = integral of g' from -inf to x`` unless the origin fixes another.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ._base import Param, Surrogate, positive, real
+from ._math import INF, NAN, maximum
+from .shapes import Sigmoid
+
+
+class FastSigmoid(Surrogate):
+    r"""Fast sigmoid (SuperSpike of Zenke & Ganguli). ``g' = 1 / (1 + slope |x|)^2``;
+    ``g = x / (1 + slope |x|) + 1/slope``.
+
+    Peak 1 for every slope, area ``2 / slope``. snnTorch's ``fast_sigmoid`` (slope 25) and
+    Zenke's SuperSpike tutorials (slope 100). Reference: Zenke & Ganguli (2018), Neural Computation 30(6).
+    """
+
+    params = (positive("slope", 25.0, "sharpness; the width is about 1/slope"),)
+    origin = "snnTorch fast_sigmoid, Norse super"
+
+    @staticmethod
+    def primitive(x: Tensor, slope: float) -> Tensor:
+        return x / (1 + slope * x.abs()) + 1 / slope
+
+    @staticmethod
+    def derivative(x: Tensor, slope: float) -> Tensor:
+        return 1 / (1 + slope * x.abs()) ** 2
+
+    @staticmethod
+    def peak_of(slope: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def area_of(slope: float) -> float:
+        return 2 / slope
+
+
+class Circ(Surrogate):
+    r"""Circular (inverse-square-root) shape. ``g' = alpha^3 / (alpha^2 + x^2)^{3/2}``;
+    ``g = alpha x / sqrt(alpha^2 + x^2) + alpha``.
+
+    Peak 1 for every alpha, area ``2 alpha`` (1 at the default 0.5).
+    """
+
+    params = (positive("alpha", 0.5, "width"),)
+    origin = "Norse circ"
+    smooth = True
+
+    @staticmethod
+    def primitive(x: Tensor, alpha: float) -> Tensor:
+        return alpha * x / torch.sqrt(alpha**2 + x**2) + alpha
+
+    @staticmethod
+    def derivative(x: Tensor, alpha: float) -> Tensor:
+        return alpha**3 / (alpha**2 + x**2) ** 1.5
+
+    @staticmethod
+    def peak_of(alpha: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def area_of(alpha: float) -> float:
+        return 2 * alpha
+
+
+def _normal_pdf(x: Tensor, mean: float, std: float) -> Tensor:
+    return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+
+def _normal_cdf(x: Tensor, mean: float, std: float) -> Tensor:
+    return 0.5 * torch.special.erfc(-(x - mean) / (std * math.sqrt(2)))
+
+
+class MultiGaussian(Surrogate):
+    r"""Multi-Gaussian. ``g' = c [(1+h) N(x; 0, sigma) - h N(x; sigma, s sigma) - h N(x; -sigma, s sigma)]``,
+    with ``c`` chosen so the peak (at 0) is 1; ``g`` is the same mixture of normal CDFs.
+
+    Peak 1, area ``c (1 - h)``. Reference: Yin, Corradi & Bohte (2021), Nature Machine Intelligence 3.
+    """
+
+    params = (positive("sigma", 0.5, "width of the central Gaussian"),
+              Param("h", 0.15, low=0.0, low_inclusive=True, high=1.0, doc="weight of the negative side lobes"),
+              Param("s", 6.0, low=1.0, low_inclusive=True, doc="width of the side lobes relative to sigma"))
+    origin = "Yin et al. 2021; Sinabs, BrainPy"
+    smooth = True
+
+    @staticmethod
+    def _scale(sigma: float, h: float, s: float) -> float:
+        at_zero = ((1 + h) - 2 * h / s * math.exp(-0.5 / s**2)) / (sigma * math.sqrt(2 * math.pi))
+        return 1 / at_zero
+
+    @staticmethod
+    def primitive(x: Tensor, sigma: float, h: float, s: float) -> Tensor:
+        c = MultiGaussian._scale(sigma, h, s)
+        side = _normal_cdf(x, sigma, s * sigma) + _normal_cdf(x, -sigma, s * sigma)
+        return c * ((1 + h) * _normal_cdf(x, 0.0, sigma) - h * side)
+
+    @staticmethod
+    def derivative(x: Tensor, sigma: float, h: float, s: float) -> Tensor:
+        c = MultiGaussian._scale(sigma, h, s)
+        side = _normal_pdf(x, sigma, s * sigma) + _normal_pdf(x, -sigma, s * sigma)
+        return c * ((1 + h) * _normal_pdf(x, 0.0, sigma) - h * side)
+
+    @staticmethod
+    def peak_of(sigma: float, h: float, s: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def area_of(sigma: float, h: float, s: float) -> float:
+        return MultiGaussian._scale(sigma, h, s) * (1 - h)
+
+
+class SparseFastSigmoid(Surrogate):
+    r"""Sparse fast sigmoid. ``g' = 1 / (1 + slope |x|)^2`` for ``x > -B``, 0 for ``x <= -B``:
+    only neurons near (or above) threshold get a gradient, so backward can skip the rest.
+
+    Peak 1, area ``1/slope + B / (1 + slope B)``. Reference: Perez-Nieves & Goodman (2021), NeurIPS.
+    (snnTorch's ``SFS`` masks with ``x > B``; the paper's rule, used here, is ``x > -B``.)
+    """
+
+    params = (positive("slope", 25.0, "sharpness"), positive("B", 1.0, "gradient is 0 for x <= -B"))
+    origin = "Perez-Nieves & Goodman 2021; snnTorch SFS"
+
+    @staticmethod
+    def primitive(x: Tensor, slope: float, B: float) -> Tensor:
+        xc = torch.clamp(x, min=-B)
+        return xc / (1 + slope * xc.abs()) + B / (1 + slope * B)
+
+    @staticmethod
+    def derivative(x: Tensor, slope: float, B: float) -> Tensor:
+        return (x > -B).to(x.dtype) / (1 + slope * x.abs()) ** 2
+
+    @staticmethod
+    def peak_of(slope: float, B: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def area_of(slope: float, B: float) -> float:
+        return 1 / slope + B / (1 + slope * B)
+
+    @staticmethod
+    def breakpoints(slope: float, B: float) -> list[float]:
+        return [-B, 0.0]
+
+
+class OneSidedRect(Surrogate):
+    r"""One-sided window: ``g' = 1`` for ``x >= -width``, else 0; ``g = max(x + width, 0)``.
+
+    Every neuron within ``width`` below threshold, and every neuron above it, passes the gradient
+    straight through. Peak 1, area infinite.
+    """
+
+    params = (positive("width", 0.5, "how far below threshold the gradient reaches"),)
+    origin = "Sinabs Heaviside, Rockpool StepPWL, EXODUS"
+
+    @staticmethod
+    def primitive(x: Tensor, width: float) -> Tensor:
+        return torch.clamp(x + width, min=0)
+
+    @staticmethod
+    def derivative(x: Tensor, width: float) -> Tensor:
+        return (x >= -width).to(x.dtype)
+
+    @staticmethod
+    def peak_of(width: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def area_of(width: float) -> float:
+        return INF
+
+    @staticmethod
+    def breakpoints(width: float) -> list[float]:
+        return [-width, 0.0]
+
+
+class SpikeRateEscape(Surrogate):
+    r"""Spike-rate escape noise. ``g' = slope e^{-beta |x - 1|}``, peaked one unit above threshold;
+    ``g`` is its integral from ``-inf``.
+
+    Peak ``slope``, area ``2 slope / beta``. Default ``slope=1`` (snnTorch: 25) for peak 1.
+    Reference: Gerstner et al. (2014), Neuronal Dynamics, ch. 9 (escape noise).
+    """
+
+    params = (positive("beta", 1.0, "decay rate of the exponential"), positive("slope", 1.0, "peak gradient"))
+    origin = "snnTorch spike_rate_escape"
+
+    @staticmethod
+    def primitive(x: Tensor, beta: float, slope: float) -> Tensor:
+        below = slope / beta * torch.exp(beta * torch.clamp(x - 1, max=0))
+        above = 2 * slope / beta - slope / beta * torch.exp(-beta * torch.clamp(x - 1, min=0))
+        return torch.where(x < 1, below, above)
+
+    @staticmethod
+    def derivative(x: Tensor, beta: float, slope: float) -> Tensor:
+        return slope * torch.exp(-beta * (x - 1).abs())
+
+    @staticmethod
+    def peak_of(beta: float, slope: float) -> float:
+        return slope
+
+    @staticmethod
+    def area_of(beta: float, slope: float) -> float:
+        return 2 * slope / beta
+
+    @staticmethod
+    def breakpoints(beta: float, slope: float) -> list[float]:
+        return [0.0, 1.0]
+
+
+class StochasticSpikeOperator(Surrogate):
+    r"""Stochastic spike operator. ``g' = 1`` where the neuron spiked (``x >= 0``), and uniform
+    noise ``(U - 1/2 + mean) variance``, ``U ~ U[0, 1)``, elsewhere; drawn anew at every backward.
+
+    No primitive. Peak ``max(1, (1/2 + mean) variance)``; the area is undefined (nan).
+    """
+
+    params = (real("mean", 0.0, "centre of the noise"),
+              Param("variance", 0.2, low=0.0, low_inclusive=True, doc="width of the noise"))
+    origin = "snnTorch SSO"
+    stochastic = True
+    has_primitive = False
+
+    @staticmethod
+    def derivative(x: Tensor, mean: float, variance: float) -> Tensor:
+        noise = (torch.rand_like(x) - 0.5 + mean) * variance
+        return torch.where(x >= 0, torch.ones_like(x), noise)
+
+    @staticmethod
+    def peak_of(mean: float, variance: float) -> float:
+        return maximum(1.0, (0.5 + mean) * variance)  # type: ignore[return-value]
+
+    @staticmethod
+    def area_of(mean: float, variance: float) -> float:
+        return NAN
+
+
+class BernoulliSigmoid(Sigmoid):
+    r"""Escape-noise spikes: forward draws ``bernoulli(s(alpha x))``; ``g`` and ``g'`` as :class:`Sigmoid`.
+
+    Peak ``alpha / 4``, area 1.
+    """
+
+    origin = "Norse logistic, escape-noise neurons"
+    stochastic = True
+
+    @staticmethod
+    def spike(x: Tensor, alpha: float) -> Tensor:
+        return torch.bernoulli(torch.sigmoid(alpha * x))
