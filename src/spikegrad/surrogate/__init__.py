@@ -22,6 +22,7 @@ from __future__ import annotations
 from ._base import REGISTRY, Param, SpikeFunction, Surrogate, heaviside
 from .custom import define, from_derivative, from_primitive
 from .shapes import (
+    S2NN,
     ATan,
     DeterministicPass,
     Erf,
@@ -36,7 +37,6 @@ from .shapes import (
     PoissonPass,
     QPseudoSpike,
     Rect,
-    S2NN,
     Sigmoid,
     SoftSign,
     SquarewaveFourierSeries,

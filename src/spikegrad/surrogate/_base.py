@@ -13,10 +13,11 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -79,7 +80,7 @@ class Param:
         else:
             if self.integer and not isinstance(value, numbers.Integral):
                 raise TypeError(f"{where} must be {self.rule}, got {value!r}")
-            value = int(value) if self.integer else float(value)
+            value = operator.index(cast(numbers.Integral, value)) if self.integer else float(value)
             values = torch.tensor(float(value), dtype=torch.float64)
         ok = torch.isfinite(values)
         if self.low is not None:
@@ -171,21 +172,35 @@ def _make_function(definition: type[Surrogate], name: str, with_jvp: bool = True
         x, params = _restore(ctx)
         grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = grad_out * definition.derivative(x, *_cast(params, x))
+            grad_x = _fused_grad(definition, grad_out, x, params)
+            if grad_x is None:
+                grad_x = grad_out * definition.derivative(x, *_cast(params, x))
         return (grad_x,) + (None,) * len(params)
 
     def jvp(ctx: Any, x_t: Tensor, *params_t: Any) -> Tensor:
         x, params = _restore(ctx)
         return x_t * definition.derivative(x, *_cast(params, x))
 
-    methods = [("forward", forward), ("setup_context", setup_context), ("backward", backward)]
+    methods: list[tuple[str, Callable[..., Any]]] = [
+        ("forward", forward), ("setup_context", setup_context), ("backward", backward)]
     body: dict[str, Any] = {key: staticmethod(f) for key, f in methods + [("jvp", jvp)] * with_jvp}
     body.update(surrogate=definition, __module__=definition.__module__, __qualname__=name,
                 __doc__=_function_doc(definition, name))
-    function = type(name, (SpikeFunction,), body)
+    function = cast(type[SpikeFunction], type(name, (SpikeFunction,), body))
     if with_jvp:
         function.traceable = _make_function(definition, name, with_jvp=False)
     return function
+
+
+def _fused_grad(definition: type[Surrogate], grad_out: Tensor, x: Tensor,
+                params: tuple[ParamValue, ...]) -> Tensor | None:
+    """One generated kernel for ``grad_out * g'(x)`` (see :mod:`spikegrad.kernels.pointwise`), or
+    ``None``: while double backward is recorded or code is being compiled the eager formula runs."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return None
+    from ..kernels.pointwise import surrogate_grad
+
+    return surrogate_grad(definition, grad_out, x, params)
 
 
 def _restore(ctx: Any) -> tuple[Tensor, tuple[ParamValue, ...]]:
@@ -213,6 +228,8 @@ class Surrogate(nn.Module):
         origin: where users know the shape from (shown in the catalogue table).
         smooth: ``g'`` is differentiable everywhere (double backward is meaningful).
         stochastic: the forward or ``g'`` draws random numbers.
+        display_defaults: constructor defaults that are computed (``None`` in the signature),
+            written out for the catalogue table, e.g. ``{"grad_window": "(0, max_spike_count)"}``.
     """
 
     params: ClassVar[tuple[Param, ...]] = ()
@@ -220,6 +237,7 @@ class Surrogate(nn.Module):
     smooth: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
     has_primitive: ClassVar[bool] = True
+    display_defaults: ClassVar[dict[str, str]] = {}
     function: ClassVar[type[SpikeFunction]]
     traceable_function: ClassVar[type[SpikeFunction]]
     builtin: ClassVar[bool] = False
@@ -346,7 +364,7 @@ class Surrogate(nn.Module):
 
     def extra_repr(self) -> str:
         parts = [f"{p.name}={_fmt(getattr(self, p.name))}" for p in self.params]
-        return ", ".join(parts + [f"spiking={self.spiking}"])
+        return ", ".join([*parts, f"spiking={self.spiking}"])
 
 
 def _fmt(value: ParamValue) -> str:
@@ -357,7 +375,8 @@ def _fmt(value: ParamValue) -> str:
 
 def _function_doc(cls: type[Surrogate], fn_name: str) -> str:
     args = ", ".join(p.name for p in cls.params)
-    return (f"Functional form of :class:`{cls.__name__}`: ``{fn_name}.apply(x{', ' if args else ''}{args})``.\n\n"
+    call = f"{fn_name}.apply(x{', ' if args else ''}{args})"
+    return (f"Functional form of :class:`{cls.__name__}`: ``{call}``.\n\n"
             "Forward: the spike (Heaviside step, H(0) = 1). Backward: ``grad_out * g'(x)``.")
 
 

@@ -20,6 +20,11 @@ def maximum(a: ParamValue, b: ParamValue) -> ParamValue:
     return max(a, b)
 
 
+def exp(a: ParamValue) -> ParamValue:
+    """``e^a`` for a number (a float) or a tensor (elementwise)."""
+    return torch.exp(a) if isinstance(a, Tensor) else math.exp(a)
+
+
 def where(cond: bool | Tensor, a: ParamValue, b: ParamValue) -> ParamValue:
     """``a if cond else b`` for a Python condition, ``torch.where`` for a tensor one."""
     if isinstance(cond, Tensor):

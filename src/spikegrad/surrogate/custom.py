@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import sys
@@ -51,7 +52,7 @@ def define(
         name: class name (CamelCase); it is registered under this name, so
             ``surrogate.get(name)`` and ``spikegrad plot NAME`` find it.
         derivative: ``g'(x, *params)`` in torch ops. If omitted, it is derived from
-            ``primitive`` by forward-mode autograd.
+            ``primitive`` by autograd (one reverse-mode pass).
         primitive: ``g(x, *params)``; optional when ``derivative`` is given (then
             ``spiking=False`` is unavailable).
         params: the parameters with their ranges; by default read from the signature of
@@ -81,8 +82,13 @@ def define(
     if derivative is None:
         derivative = _derivative_by_autograd(primitive)  # type: ignore[arg-type]
 
+    @functools.lru_cache(maxsize=64)
+    def at_point(*values: float) -> tuple[float, float]:
+        # peak and area come from one grid evaluation, remembered per parameter point.
+        return peak_and_area_numerically(lambda x: derivative(x, *values))  # type: ignore[misc]
+
     def numeric(*values: ParamValue) -> tuple[ParamValue, ParamValue]:
-        return _numeric_peak_area(derivative, values)  # type: ignore[arg-type]
+        return _numeric_peak_area(at_point, values)
 
     body: dict[str, Any] = {
         "params": tuple(params),
@@ -145,26 +151,34 @@ def _params_from_signature(name: str, fn: ShapeFn) -> list[Param]:
 
 
 def _derivative_by_autograd(primitive: ShapeFn) -> ShapeFn:
-    """``g'`` of an elementwise ``g``: one forward-mode pass with tangent 1 (traceable, composable)."""
+    """``g'`` of an elementwise ``g``: one reverse-mode pass with cotangent 1.
+
+    ``torch.func.vjp`` composes with ``grad``, ``vmap``, ``jvp``, double backward and
+    ``torch.compile``; it is also safe inside forward-mode dual numbers, where a forward-mode
+    derivative would be nested forward AD (unsupported by PyTorch).
+    """
 
     def derivative(x: Tensor, *params: ParamValue) -> Tensor:
-        _, tangent = torch.func.jvp(lambda t: primitive(t, *params), (x,), (torch.ones_like(x),))
-        return tangent
+        pull_back = torch.func.vjp(lambda t: primitive(t, *params), x)[1]
+        return pull_back(torch.ones_like(x))[0]
 
     derivative.__doc__ = primitive.__doc__
     return derivative
 
 
-def _numeric_peak_area(derivative: ShapeFn, values: Sequence[ParamValue]) -> tuple[ParamValue, ParamValue]:
+def _numeric_peak_area(
+    at_point: Callable[..., tuple[float, float]], values: Sequence[ParamValue]
+) -> tuple[ParamValue, ParamValue]:
+    """Peak and area at number parameters, or elementwise (float64 tensors) for tensor ones."""
     tensors = [v for v in values if isinstance(v, Tensor)]
     if not tensors:
-        return peak_and_area_numerically(lambda x: derivative(x, *values))
+        return at_point(*values)
     shape = torch.broadcast_shapes(*(t.shape for t in tensors))
     peaks, areas = torch.empty(shape, dtype=torch.float64), torch.empty(shape, dtype=torch.float64)
     for index in range(math.prod(shape)):
         idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(index), shape))
         point = [v.expand(shape)[idx].item() if isinstance(v, Tensor) else v for v in values]
-        peaks[idx], areas[idx] = peak_and_area_numerically(lambda x, pt=point: derivative(x, *pt))
+        peaks[idx], areas[idx] = at_point(*point)
     return peaks, areas
 
 

@@ -6,6 +6,10 @@ SpikingJelly's default breaks the "peak gradient 1" rule the default here differ
 the docstring says so.
 """
 
+# Each definition's static functions take exactly its own parameters, where the base class
+# declares the generic ``(x, *params)``: that is the design, not an unsafe override.
+# mypy: disable-error-code="override"
+
 from __future__ import annotations
 
 import math
@@ -191,7 +195,8 @@ class LeakyKReLU(Surrogate):
 
     @staticmethod
     def area_of(leak: float, k: float) -> float:
-        return where((torch.as_tensor(leak) != 0) | (torch.as_tensor(k) != 0), INF, 0.0)  # type: ignore[return-value]
+        # A Python bool for numbers, a tensor for tensor parameters: the area has the parameters' type.
+        return where((leak != 0) | (k != 0), INF, 0.0)  # type: ignore[return-value]
 
 
 class PiecewiseLeakyReLU(Surrogate):
@@ -222,7 +227,7 @@ class PiecewiseLeakyReLU(Surrogate):
 
     @staticmethod
     def area_of(w: float, c: float) -> float:
-        return where(torch.as_tensor(c) > 0, INF, 1.0)  # type: ignore[return-value]
+        return where(c > 0, INF, 1.0)  # type: ignore[return-value]
 
     @staticmethod
     def breakpoints(w: float, c: float) -> list[float]:
@@ -244,20 +249,26 @@ class SquarewaveFourierSeries(Surrogate):
     smooth = True
 
     @staticmethod
+    def _reduce(x: Tensor, T_period: float) -> Tensor:
+        # g and g' have period T_period: reducing a large x first (exact in floating point) keeps
+        # omega x from overflowing to inf, and sin/cos from giving nan. Small x is left as it is.
+        return torch.where(x.abs() <= T_period, x, torch.remainder(x, T_period))
+
+    @staticmethod
     def primitive(x: Tensor, n: int, T_period: float) -> Tensor:
-        omega = 2 * math.pi / T_period
+        omega, xr = 2 * math.pi / T_period, SquarewaveFourierSeries._reduce(x, T_period)
         out = torch.full_like(x, 0.5)
         for i in range(1, n):
-            out = out + (2 / math.pi) * torch.sin((2 * i - 1) * omega * x) / (2 * i - 1)
+            out = out + (2 / math.pi) * torch.sin((2 * i - 1) * omega * xr) / (2 * i - 1)
         return out
 
     @staticmethod
     def derivative(x: Tensor, n: int, T_period: float) -> Tensor:
-        omega = 2 * math.pi / T_period
+        omega, xr = 2 * math.pi / T_period, SquarewaveFourierSeries._reduce(x, T_period)
         out = torch.zeros_like(x)
         for i in range(1, n):
-            out = out + torch.cos((2 * i - 1) * omega * x)
-        # cos(inf) is nan; the gradient far from threshold is 0 by the catalogue's rule.
+            out = out + torch.cos((2 * i - 1) * omega * xr)
+        # A periodic g' has no limit at +-inf; the catalogue's rule sets it to 0 there.
         return torch.where(torch.isfinite(x), (4 / T_period) * out, torch.zeros_like(x))
 
     @staticmethod
@@ -311,8 +322,10 @@ class QPseudoSpike(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
-        half_tail = (1 + 2 * x.abs() / (alpha - 1)) ** (1 - alpha) / 2
-        return torch.where(x < 0, half_tail, 1 - half_tail)
+        # One branch per side, without |x|: autograd of |x| is 0 at 0, which would give g'(0) = 0.
+        below = (1 - 2 * torch.clamp(x, max=0) / (alpha - 1)) ** (1 - alpha) / 2
+        above = 1 - (1 + 2 * torch.clamp(x, min=0) / (alpha - 1)) ** (1 - alpha) / 2
+        return torch.where(x < 0, below, above)
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
@@ -372,8 +385,9 @@ class NonzeroSignLogAbs(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
+        # sign0(x) |x| is x itself; writing it so keeps autograd's derivative right at 0.
         sign0 = 2 * heaviside(x) - 1
-        return sign0 * torch.log1p(alpha * x.abs())
+        return sign0 * torch.log1p(alpha * sign0 * x)
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
@@ -514,7 +528,13 @@ class PoissonPass(DeterministicPass):
     def spike(x: Tensor) -> Tensor:
         if not torch.compiler.is_compiling():
             bad = ~((x >= 0) & (x <= 1))
-            if bool(bad.any()):
+            try:
+                invalid = bool(bad.any())
+            except RuntimeError:
+                # Under vmap a tensor cannot steer Python control flow; torch.bernoulli still
+                # refuses probabilities outside [0, 1] there (with a RuntimeError).
+                invalid = False
+            if invalid:
                 raise ValueError(
                     f"PoissonPass samples bernoulli(x) and needs probabilities 0 <= x <= 1, "
                     f"got {x[bad].flatten()[0].item()!r}"
@@ -569,6 +589,7 @@ class MultiLevelSpikeCount(Surrogate):
               real("grad_min", 0.0, "left end of the gradient window"),
               real("grad_max", None, "right end of the gradient window"))
     origin = _SJ
+    display_defaults = {"grad_window": "(0, max_spike_count)"}
 
     def __init__(self, max_spike_count: int, spiking: bool = True,
                  grad_window: tuple[float, float] | None = None) -> None:
@@ -583,7 +604,7 @@ class MultiLevelSpikeCount(Surrogate):
         super().__init__(max_spike_count, grad_window[0], grad_window[1], spiking=spiking)
 
     def _check_params(self) -> None:
-        if not self.grad_min <= self.grad_max:
+        if not bool(torch.all(torch.as_tensor(self.grad_min) <= torch.as_tensor(self.grad_max))):
             raise ValueError(f"MultiLevelSpikeCount: grad_window must satisfy grad_min <= grad_max, "
                              f"got ({self.grad_min}, {self.grad_max})")
 
