@@ -8,17 +8,24 @@ does not take.
 from __future__ import annotations
 
 import argparse
+import inspect
 from typing import Any
 
 from .. import surrogate
 from . import UsageError
 
 
+def _flags(cls: type[surrogate.Surrogate]) -> list[str]:
+    """The numeric constructor parameters of a surrogate class (what gets a command-line flag)."""
+    names = inspect.signature(cls).parameters
+    return [p.name for p in cls.params if p.name in names]
+
+
 def _param_users() -> dict[str, list[str]]:
     users: dict[str, list[str]] = {}
     for cls in surrogate.REGISTRY.values():
-        for p in cls.params:
-            users.setdefault(p.name, []).append(cls.__name__)
+        for name in _flags(cls):
+            users.setdefault(name, []).append(cls.__name__)
     return users
 
 
@@ -47,13 +54,15 @@ def build_surrogate(name: str, args: argparse.Namespace, **extra: Any) -> surrog
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     kwargs = {**surrogate_kwargs(args), **extra}
-    accepted = {p.name for p in cls.params}
-    if cls is surrogate.MultiLevelSpikeCount:
-        accepted = {"max_spike_count"}
+    accepted = set(_flags(cls))
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
         raise UsageError(f"{cls.__name__} takes {', '.join(sorted(accepted)) or 'no parameters'}; "
                          f"--{unknown[0]} does not apply to it")
+    required = [name for name, p in inspect.signature(cls).parameters.items()
+                if p.default is inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD and name not in kwargs]
+    if required:
+        raise UsageError(f"{cls.__name__} needs --{required[0]}")
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
