@@ -12,7 +12,7 @@ import torch
 
 from spikegrad import neuron
 
-BACKENDS_UNDER_TEST = ("reference",)
+BACKENDS_UNDER_TEST = ("reference", "fused")
 
 KINDS = ("if", "lif", "plif")
 

@@ -177,7 +177,7 @@ def test_repr():
     lif = neuron.LIFNode(tau=3.0, v_reset=None, surrogate_function=surrogate.ATan(alpha=3.0), step_mode="m")
     assert repr(lif) == (
         "LIFNode(\n"
-        "  v_threshold=1.0, v_reset=None, detach_reset=False, step_mode='m', backend='reference', "
+        "  v_threshold=1.0, v_reset=None, detach_reset=False, step_mode='m', backend='fused', "
         "tau=3.0, decay_input=True\n"
         "  (surrogate_function): ATan(alpha=3.0, spiking=True)\n)"
     )
