@@ -15,14 +15,9 @@ from collections.abc import Sequence
 
 import spikegrad
 
-#: Subcommand name -> module (relative to this package), in the order ``--help`` lists them.
-SUBCOMMANDS = {
-    "train": ".train",
-    "compare": ".compare",
-    "list": ".catalogue",
-    "plot": ".plot",
-    "bench": ".bench",
-}
+#: The modules of this package that add a subcommand, in the order ``--help`` lists them
+#: (train, compare, list, plot, bench).
+SUBCOMMANDS = ("train", "compare", "catalogue", "plot", "bench")
 
 
 class UsageError(Exception):
@@ -36,14 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"spikegrad {spikegrad.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in SUBCOMMANDS.items():
-        try:
-            mod = importlib.import_module(module, __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(__name__):
-                continue  # subcommand not built yet
-            raise
-        mod.add_parser(sub)
+    for module in SUBCOMMANDS:
+        importlib.import_module(f".{module}", __name__).add_parser(sub)
     return parser
 
 

@@ -59,8 +59,9 @@ def build_surrogate(name: str, args: argparse.Namespace, **extra: Any) -> surrog
     if unknown:
         raise UsageError(f"{cls.__name__} takes {', '.join(sorted(accepted)) or 'no parameters'}; "
                          f"--{unknown[0]} does not apply to it")
-    required = [name for name, p in inspect.signature(cls).parameters.items()
-                if p.default is inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD and name not in kwargs]
+    signature = inspect.signature(cls).parameters.items()
+    required = [name for name, p in signature
+                if p.default is p.empty and p.kind is not p.VAR_KEYWORD and name not in kwargs]
     if required:
         raise UsageError(f"{cls.__name__} needs --{required[0]}")
     try:

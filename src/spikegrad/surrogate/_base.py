@@ -108,7 +108,16 @@ def real(name: str, default: float | None, doc: str = "") -> Param:
 
 def heaviside(x: Tensor) -> Tensor:
     """The spike: ``H(x) = 1`` for ``x >= 0`` (so ``H(0) = H(-0.0) = 1``), else 0, in x's dtype."""
+    if x.numel() >= 1 << 16 and _plain(x):
+        # One pass: the comparison writes x's dtype directly (``.to`` adds a second pass over memory).
+        return torch.ge(x, 0, out=torch.empty_like(x))
     return (x >= 0).to(x.dtype)
+
+
+def _plain(x: Tensor) -> bool:
+    """Not traced, not a functorch/vmap wrapper, no forward-AD tangent: ``out=`` ops are allowed."""
+    return not (torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(x)
+                or torch.autograd.forward_ad.unpack_dual(x).tangent is not None)
 
 
 def check_input(owner: str, x: Any) -> None:

@@ -4,11 +4,11 @@ Example:
     >>> import torch
     >>> from spikegrad import surrogate
     >>> @surrogate.from_derivative
-    ... def Triangle(x, width=1.0):
+    ... def Hat(x, width=1.0):
     ...     return torch.clamp(1 - x.abs() / width, min=0)
-    >>> Triangle(width=0.5)
-    Triangle(width=0.5, spiking=True)
-    >>> round(Triangle().area, 4)
+    >>> Hat(width=0.5)
+    Hat(width=0.5, spiking=True)
+    >>> round(Hat().area, 4)
     1.0
 """
 

@@ -1,0 +1,388 @@
+"""The benchmark cases: a surrogate alone, a LIF layer over T steps, one training step.
+
+Every case pits spikegrad against SpikingJelly 2.0, snnTorch 1.0 (when installed) and the
+memory-bandwidth floor: plain torch copies that move the bytes the work cannot avoid moving.
+Each contender's ``setup`` imports what it needs; a missing library or kernel makes it
+:class:`~spikegrad.benchmarks.harness.Unavailable` and the case goes on without it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .harness import Case, Contender, Runner, Unavailable
+
+#: spikegrad's multi-step backends, in the order they are timed.
+BACKENDS = ("fused", "reference")
+
+SJ = "SpikingJelly 2.0"
+SNNTORCH = "snnTorch 1.0"
+FLOOR = "floor (copies)"
+FLOOR_IN_PLACE = "floor, outputs preallocated"
+FLOOR_IN_PLACE_NOTE = ("the floor's ops writing into buffers allocated once: memory bandwidth alone, without "
+                       "the cost of fresh allocations (first-touch page faults) that every real contender, "
+                       "and the floor, pays on each call; for information, not a target")
+
+SNNTORCH_NOTE = ("snn.Leaky(beta=0.5, reset_mechanism='zero', reset_delay=False) looped over T: same leak "
+                 "as tau=2 and the same reset v = (1 - s) h, but the input is not decayed "
+                 "(decay_input=False), the surrogate runs twice per step (again, detached, on the last "
+                 "potential), and a spike needs h > theta, not >=")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Problem sizes of one benchmark run.
+
+    Attributes:
+        surrogate_numel: element counts for the surrogate alone.
+        lif_steps: time steps T for the LIF layer.
+        lif_shape: one step's shape for the LIF layer (batch, neurons).
+        train_steps: T of the training step.
+        train_batch: batch of the training step.
+        train_side: the input image is ``1 x side x side``.
+        train_channels: channels of the two convolutions.
+    """
+
+    surrogate_numel: tuple[int, ...] = (2**22, 2**24)
+    lif_steps: tuple[int, ...] = (8, 32, 128)
+    lif_shape: tuple[int, ...] = (64, 1024)
+    train_steps: int = 8
+    train_batch: int = 32
+    train_side: int = 28
+    train_channels: tuple[int, int] = (16, 32)
+
+
+#: The sizes of the issue's targets.
+FULL = Sizes()
+#: Small enough for a smoke test: every path runs, no number means much.
+QUICK = Sizes(surrogate_numel=(2**14,), lif_steps=(4,), lif_shape=(8, 64), train_steps=2, train_batch=4,
+              train_side=8, train_channels=(4, 8))
+
+
+def _import(name: str, what: str) -> ModuleType:
+    """Import ``name`` or make the contender unavailable, saying what is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise Unavailable(f"{what} is not importable ({exc})") from None
+
+
+def _spikegrad_backend(backend: str) -> None:
+    """Refuse a backend whose kernels are not in this checkout yet."""
+    if backend == "fused" and importlib.util.find_spec("spikegrad.kernels.fused") is None:
+        raise Unavailable("spikegrad.kernels.fused is not built yet")
+
+
+def _spikegrad_lif(backend: str) -> nn.Module:
+    _spikegrad_backend(backend)
+    neuron = _import("spikegrad.neuron", "spikegrad.neuron")
+    surrogate = _import("spikegrad.surrogate", "spikegrad.surrogate")
+    if not hasattr(neuron, "LIFNode"):
+        raise Unavailable("spikegrad.neuron.LIFNode is not built yet")
+    atan = surrogate.ATan()
+    return neuron.LIFNode(tau=2.0, surrogate_function=atan, step_mode="m", backend=backend)  # type: ignore[no-any-return]
+
+
+def _sj_lif() -> nn.Module:
+    neuron = _import("spikingjelly.activation_based.neuron", SJ)
+    surrogate = _import("spikingjelly.activation_based.surrogate", SJ)
+    return neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), step_mode="m")  # type: ignore[no-any-return]
+
+
+def _sj_lif_note(device: torch.device) -> str:
+    """Which implementation SpikingJelly 2.0 runs: it chooses by itself (no ``backend=`` argument)."""
+    if device.type == "cuda":
+        choice = os.environ.get("SJ_LIF_CUDA_IMPLEMENTATION", "auto")
+        return f"neuron.LIFNode(step_mode='m') with SJ_LIF_CUDA_IMPLEMENTATION={choice}"
+    return ("neuron.LIFNode(step_mode='m'); on the CPU SpikingJelly 2.0 runs a loop of torch ops "
+            "with a hand-written backward (it has no backend= argument)")
+
+
+def _reset_net(library: str) -> Callable[[nn.Module], None]:
+    """The library's own ``functional.reset_net``."""
+    if library == "spikegrad":
+        functional = _import("spikegrad.functional", "spikegrad.functional")
+    else:
+        functional = _import("spikingjelly.activation_based.functional", SJ)
+    return functional.reset_net  # type: ignore[no-any-return]
+
+
+def _input(shape: Sequence[int], dtype: torch.dtype, device: torch.device, seed: int,
+           mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """A reproducible normal tensor, drawn in float32 on the CPU then moved (same data on every device)."""
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(tuple(shape), generator=gen) * std + mean).to(device=device, dtype=dtype)
+
+
+def _leaf(data: Tensor) -> Tensor:
+    return data.clone().requires_grad_(True)
+
+
+# --------------------------------------------------------------------------- surrogate alone
+
+
+def surrogate_case(numel: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+                   peers: bool = True) -> Case:
+    """ATan alone, forward (spike) + backward (``grad * g'``) on ``numel`` elements.
+
+    Floor: forward reads x and writes the spikes (one clone); backward reads the gradient and x
+    and writes grad_x (one add).
+    """
+    device = torch.device(device)
+    data = _input((numel,), dtype, device, seed=1)
+    grad = _input((numel,), dtype, device, seed=2)
+
+    def surrogate_runner(make: Callable[[], Callable[[Tensor], Tensor]]) -> Callable[[], Runner]:
+        def setup() -> Runner:
+            fn = make()
+            x = _leaf(data)
+
+            def run() -> None:
+                fn(x).backward(grad)
+                x.grad = None
+            return run
+        return setup
+
+    def spikegrad_atan() -> Callable[[Tensor], Tensor]:
+        return _import("spikegrad.surrogate", "spikegrad.surrogate").ATan().to(device)  # type: ignore[no-any-return]
+
+    def sj_atan() -> Callable[[Tensor], Tensor]:
+        return _import("spikingjelly.activation_based.surrogate", SJ).ATan()  # type: ignore[no-any-return]
+
+    def snntorch_atan() -> Callable[[Tensor], Tensor]:
+        return _import("snntorch.surrogate", SNNTORCH).atan(alpha=2.0)  # type: ignore[no-any-return]
+
+    def floor() -> Runner:
+        x = data.clone()
+
+        def run() -> None:
+            y = x.clone()  # forward: read x, write y
+            gx = torch.add(grad, x)  # backward: read grad and x, write grad_x
+            del y, gx
+        return run
+
+    def floor_in_place() -> Runner:
+        x, y, gx = data.clone(), torch.empty_like(data), torch.empty_like(data)
+
+        def run() -> None:
+            y.copy_(x)
+            torch.add(grad, x, out=gx)
+        return run
+
+    contenders = [Contender("spikegrad ATan", surrogate_runner(spikegrad_atan), role="spikegrad")]
+    if peers:
+        contenders += [
+            Contender(f"{SJ} ATan", surrogate_runner(sj_atan)),
+            Contender(f"{SNNTORCH} atan", surrogate_runner(snntorch_atan),
+                      note="snnTorch spikes where x > 0 (spikegrad and SpikingJelly: x >= 0)"),
+        ]
+    contenders += [
+        Contender(FLOOR, floor, role="floor", note="forward x.clone(); backward grad + x"),
+        Contender(FLOOR_IN_PLACE, floor_in_place, role="info", note=FLOOR_IN_PLACE_NOTE),
+    ]
+    log2 = numel.bit_length() - 1
+    label = f"surrogate n=2^{log2}" if numel == 2**log2 else f"surrogate n={numel}"
+    return Case("surrogate", label, {"numel": numel}, contenders, data.numel() * data.element_size(),
+                device, dtype)
+
+
+# --------------------------------------------------------------------------- LIF layer
+
+
+def lif_case(steps: int, shape: Sequence[int] = (64, 1024), dtype: torch.dtype = torch.float32,
+             device: torch.device | str = "cpu", peers: bool = True,
+             backends: Sequence[str] = BACKENDS) -> Case:
+    """A LIF layer (tau = 2, hard reset to 0, ATan) over ``steps`` steps, forward + backward.
+
+    Floor: forward reads x and writes the spikes and h (a clone and a zero fill); backward
+    reads the gradient and h and writes grad_x (an add).
+    """
+    device = torch.device(device)
+    data = _input((steps, *shape), dtype, device, seed=3, mean=0.6, std=0.8)
+    grad = _input((steps, *shape), dtype, device, seed=4)
+
+    def layer_runner(make: Callable[[], nn.Module], library: str) -> Callable[[], Runner]:
+        def setup() -> Runner:
+            node = make().to(device)
+            reset_net = _reset_net(library)
+            x = _leaf(data)
+
+            def run() -> None:
+                reset_net(node)
+                node(x).backward(grad)
+                x.grad = None
+            return run
+        return setup
+
+    def sj_half_setup() -> Runner:
+        # SJ's LIFNode keeps v in the input's dtype and runs its torch loop for 16-bit inputs; its
+        # Triton kernels take 16-bit storage (fp32 arithmetic) only through this functional form.
+        functional = _import("spikingjelly.activation_based.functional", SJ)
+        surrogate = _import("spikingjelly.activation_based.surrogate", SJ)
+        atan = surrogate.ATan()
+        x = _leaf(data)
+        v_init = torch.zeros_like(data[0])
+
+        def run() -> None:
+            spikes, _, _ = functional.lif_multi_step(x, v_init, 2.0, True, 1.0, 0.0, atan, False, False,
+                                                     neuron_storage=dtype)
+            spikes.backward(grad)
+            x.grad = None
+        return run
+
+    def snntorch_setup() -> Runner:
+        snn = _import("snntorch", SNNTORCH)
+        surrogate = _import("snntorch.surrogate", SNNTORCH)
+        leaky = snn.Leaky(beta=0.5, threshold=1.0, spike_grad=surrogate.atan(alpha=2.0),
+                          reset_mechanism="zero", reset_delay=False).to(device)
+        x = _leaf(data)
+
+        def run() -> None:
+            mem = torch.zeros_like(x[0])
+            spikes = []
+            for x_t in x.unbind(0):
+                spike, mem = leaky(x_t, mem)
+                spikes.append(spike)
+            torch.stack(spikes).backward(grad)
+            x.grad = None
+        return run
+
+    def floor() -> Runner:
+        x = data.clone()
+
+        def run() -> None:
+            spikes = x.clone()  # forward: read x, write spikes ...
+            h = torch.zeros_like(x)  # ... and write h
+            gx = torch.add(grad, h)  # backward: read grad and h, write grad_x
+            del spikes, h, gx
+        return run
+
+    def floor_in_place() -> Runner:
+        x = data.clone()
+        spikes, h, gx = (torch.empty_like(data) for _ in range(3))
+
+        def run() -> None:
+            spikes.copy_(x)
+            h.zero_()
+            torch.add(grad, h, out=gx)
+        return run
+
+    contenders = []
+    for backend in backends:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        setup = layer_runner(functools.partial(_spikegrad_lif, backend), "spikegrad")
+        contenders.append(Contender(f"spikegrad {backend}", setup, role="spikegrad"))
+    if peers:
+        if device.type == "cuda" and dtype in (torch.float16, torch.bfloat16):
+            sj = Contender(SJ, sj_half_setup, note="16-bit on CUDA: functional.lif_multi_step(neuron_storage="
+                           "dtype), SpikingJelly's Triton kernels with 16-bit storage and fp32 arithmetic")
+        else:
+            sj = Contender(SJ, layer_runner(_sj_lif, "spikingjelly"), note=_sj_lif_note(device))
+        contenders += [sj, Contender(SNNTORCH, snntorch_setup, note=SNNTORCH_NOTE)]
+    contenders += [
+        Contender(FLOOR, floor, role="floor", note="forward x.clone() + zeros_like(x); backward grad + h"),
+        Contender(FLOOR_IN_PLACE, floor_in_place, role="info", note=FLOOR_IN_PLACE_NOTE),
+    ]
+    return Case("lif", f"LIF T={steps}", {"T": steps, "shape": tuple(shape)}, contenders,
+                data.numel() * data.element_size(), device, dtype)
+
+
+# --------------------------------------------------------------------------- training step
+
+
+def conv_snn(container: Callable[..., nn.Module], lif: Callable[[], nn.Module], side: int,
+             channels: tuple[int, int], classes: int = 10) -> nn.Sequential:
+    """conv-bn-LIF, pool, conv-bn-LIF, pool, linear-LIF, for ``[T, B, 1, side, side]`` inputs.
+
+    ``container`` is the library's ``SeqToANNContainer`` (runs plain layers on ``[T*B, ...]``),
+    so both libraries share the very same torch layers and initialisation for a given seed.
+    """
+    c1, c2 = channels
+    return nn.Sequential(
+        container(nn.Conv2d(1, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1)), lif(),
+        container(nn.MaxPool2d(2)),
+        container(nn.Conv2d(c1, c2, 3, padding=1, bias=False), nn.BatchNorm2d(c2)), lif(),
+        container(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(c2 * (side // 4) ** 2, classes)), lif(),
+    )
+
+
+def train_case(steps: int = 8, batch: int = 32, side: int = 28, channels: tuple[int, int] = (16, 32),
+               device: torch.device | str = "cpu", peers: bool = True,
+               backends: Sequence[str] = BACKENDS) -> Case:
+    """One training step of :func:`conv_snn`: forward, cross-entropy on the spike rate, backward, SGD."""
+    if side < 4 or side % 4:
+        raise ValueError(f"side must be a positive multiple of 4 (two 2x2 poolings), got {side!r}")
+    device = torch.device(device)
+    data = _input((steps, batch, 1, side, side), torch.float32, device, seed=5, mean=0.5, std=0.5)
+    labels = torch.arange(batch, device=device) % 10
+
+    def net_runner(library: str, backend: str = "") -> Callable[[], Runner]:
+        def setup() -> Runner:
+            lif: Callable[[], nn.Module]
+            if library == "spikegrad":
+                _spikegrad_backend(backend)
+                layer = _import("spikegrad.layer", "spikegrad.layer")
+                lif = functools.partial(_spikegrad_lif, backend)
+            else:
+                layer = _import("spikingjelly.activation_based.layer", SJ)
+                lif = _sj_lif
+            torch.manual_seed(0)
+            net = conv_snn(layer.SeqToANNContainer, lif, side, channels).to(device)
+            reset_net = _reset_net(library)
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+
+            def run() -> None:
+                reset_net(net)
+                rate = net(data).mean(0)
+                nn.functional.cross_entropy(rate, labels).backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            return run
+        return setup
+
+    contenders = [Contender(f"spikegrad {b}", net_runner("spikegrad", b), role="spikegrad") for b in backends]
+    if peers:
+        contenders.append(Contender(SJ, net_runner("spikingjelly"),
+                                    note="same torch layers in SJ's SeqToANNContainer, SJ's LIFNode"))
+    params: dict[str, Any] = {"T": steps, "batch": batch, "side": side, "channels": channels}
+    return Case("train", f"train step T={steps} B={batch} {side}x{side}", params, contenders,
+                data.numel() * data.element_size(), device, torch.float32)
+
+
+# --------------------------------------------------------------------------- all
+
+
+KINDS = ("surrogate", "lif", "train")
+
+
+def build_cases(kinds: Sequence[str] = KINDS, sizes: Sizes = FULL, dtype: torch.dtype = torch.float32,
+                device: torch.device | str = "cpu", peers: bool = True,
+                backends: Sequence[str] = BACKENDS) -> list[Case]:
+    """The cases of ``kinds`` at ``sizes`` (the training step only in float32).
+
+    Raises:
+        ValueError: for an unknown kind or backend.
+    """
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"case kinds must be among {KINDS}, got {unknown[0]!r}")
+    cases: list[Case] = []
+    if "surrogate" in kinds:
+        cases += [surrogate_case(n, dtype, device, peers) for n in sizes.surrogate_numel]
+    if "lif" in kinds:
+        cases += [lif_case(t, sizes.lif_shape, dtype, device, peers, backends) for t in sizes.lif_steps]
+    if "train" in kinds and dtype == torch.float32:
+        cases.append(train_case(sizes.train_steps, sizes.train_batch, sizes.train_side, sizes.train_channels,
+                                device, peers, backends))
+    return cases

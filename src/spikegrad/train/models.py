@@ -1,0 +1,152 @@
+"""The spiking networks that ``spikegrad train`` and ``spikegrad compare`` train.
+
+Both run in multi-step mode on ``[T, B, C, H, W]`` input sequences. Hidden layers are spiking
+neurons (IF, LIF or PLIF) with a surrogate gradient; the output layer is a non-spiking readout:
+the class scores are the time average of the last linear layer's output, which is what a
+leaky integrator with a long time constant would accumulate. Cross-entropy on those scores
+trains the network.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from torch import Tensor, nn
+
+from .. import surrogate as sg
+
+#: Neuron choices of ``--neuron``.
+NEURONS = ("if", "lif", "plif")
+#: Network choices of ``--model``.
+MODELS = ("mlp", "conv")
+
+
+def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_reset: bool = False,
+                backend: str | None = None) -> nn.Module:
+    """One layer of spiking neurons in multi-step mode, with its own copy of ``surrogate``.
+
+    Args:
+        kind: ``'if'``, ``'lif'`` or ``'plif'`` (``tau`` is PLIF's initial time constant).
+        surrogate: the spike function; each neuron layer gets a deep copy.
+        tau: membrane time constant (LIF/PLIF), > 1.
+        detach_reset: cut the gradient through the reset.
+        backend: the neurons' multi-step backend (``None``: the neurons' default).
+
+    Raises:
+        ValueError: unknown ``kind``.
+    """
+    from .. import neuron
+
+    kwargs: dict[str, Any] = {
+        "surrogate_function": copy.deepcopy(surrogate),
+        "detach_reset": detach_reset,
+        "step_mode": "m",
+    }
+    if backend is not None:
+        kwargs["backend"] = backend
+    if kind == "if":
+        return neuron.IFNode(**kwargs)
+    if kind == "lif":
+        return neuron.LIFNode(tau=tau, **kwargs)
+    if kind == "plif":
+        return neuron.ParametricLIFNode(init_tau=tau, **kwargs)
+    raise ValueError(f"neuron must be one of {', '.join(NEURONS)}, got {kind!r}")
+
+
+class SpikingClassifier(nn.Module):
+    """A multi-step spiking network with a time-averaged linear readout.
+
+    Args:
+        features: the spiking part, ``[T, B, ...] -> [T, B, F]``.
+        readout: the last linear layer, applied at every step and averaged over time.
+
+    Shape:
+        input ``[T, B, C, H, W]``; output ``[B, n_classes]`` (class scores).
+    """
+
+    def __init__(self, features: nn.Module, readout: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+        self.readout = readout
+
+    def forward(self, x_seq: Tensor) -> Tensor:
+        return self.readout(self.features(x_seq)).mean(0)
+
+
+def build_model(
+    kind: str,
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    surrogate: sg.Surrogate,
+    *,
+    neuron: str = "lif",
+    tau: float = 2.0,
+    detach_reset: bool = False,
+    hidden: int = 128,
+    channels: int = 16,
+    backend: str | None = None,
+) -> SpikingClassifier:
+    """Build the spiking MLP or conv net, multi-step, state reset with ``functional.reset_net``.
+
+    ``mlp``: flatten -> linear(hidden) -> neurons -> readout.
+    ``conv``: [conv3x3(channels) -> neurons -> maxpool2] -> [conv3x3(2 channels) -> neurons ->
+    maxpool2] -> flatten -> linear(hidden) -> neurons -> readout. No batch norm, so that a
+    multi-process run computes exactly what one process computes.
+
+    Args:
+        kind: ``'mlp'`` or ``'conv'``.
+        input_shape: one image, ``(C, H, W)``.
+        n_classes: number of outputs.
+        surrogate: spike function of every neuron layer (each gets a copy).
+        neuron: ``'if'``, ``'lif'`` or ``'plif'``.
+        tau: membrane time constant (PLIF: initial value).
+        detach_reset: cut the gradient through the reset.
+        hidden: width of the hidden spiking layer.
+        channels: channels of the first conv layer (conv only).
+        backend: the neurons' multi-step backend.
+
+    Raises:
+        ValueError: unknown ``kind`` or ``neuron``, or a size < 1.
+    """
+    from .. import functional, layer
+
+    for name, value in (("hidden", hidden), ("channels", channels), ("n_classes", n_classes)):
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+    def spiking() -> nn.Module:
+        return make_neuron(neuron, surrogate, tau=tau, detach_reset=detach_reset, backend=backend)
+
+    c, h, w = input_shape
+    features: nn.Sequential
+    if kind == "mlp":
+        features = nn.Sequential(layer.Flatten(), layer.Linear(c * h * w, hidden), spiking())
+    elif kind == "conv":
+        c2 = 2 * channels
+        features = nn.Sequential(
+            layer.Conv2d(c, channels, 3, padding=1), spiking(), layer.MaxPool2d(2),
+            layer.Conv2d(channels, c2, 3, padding=1), spiking(), layer.MaxPool2d(2),
+            layer.Flatten(), layer.Linear(c2 * (h // 4) * (w // 4), hidden), spiking(),
+        )
+    else:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {kind!r}")
+    model = SpikingClassifier(features, layer.Linear(hidden, n_classes))
+    functional.set_step_mode(model, "m")
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def reset_state(model: nn.Module) -> None:
+    """Return every neuron of ``model`` to its initial potential (before each batch)."""
+    from .. import functional
+
+    functional.reset_net(model)
+
+
+__all__ = ["MODELS", "NEURONS", "SpikingClassifier", "build_model", "count_parameters", "make_neuron",
+           "reset_state"]
