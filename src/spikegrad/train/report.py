@@ -49,10 +49,10 @@ def plot_curve(metrics: Sequence[dict[str, float]], path: str | Path, title: str
     ax_loss.legend()
     ax_acc.plot(epochs, [100 * m["train_acc"] for m in metrics], "o-", label="train")
     ax_acc.plot(epochs, [100 * m["test_acc"] for m in metrics], "s--", label="test")
-    best = max(metrics, key=lambda m: m["test_acc"])
+    lowest = min(100 * min(m["train_acc"], m["test_acc"]) for m in metrics)
     ax_acc.annotate(f"{100 * metrics[-1]['test_acc']:.1f}%", (epochs[-1], 100 * metrics[-1]["test_acc"]),
                     textcoords="offset points", xytext=(-10, -14), ha="right")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(min(50.0, 100 * best["test_acc"] - 5), 100.5))
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(max(0.0, min(50.0, lowest - 5)), 100.5))
     ax_acc.legend(loc="lower right")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
