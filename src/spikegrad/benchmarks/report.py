@@ -173,8 +173,9 @@ def markdown_report(results: Sequence[CaseResult], command: str, first_calls: Se
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [f"Measured {when} with", "", "```", command, "```", "", f"Machine: {machine()}."]
     if load is not None:
-        lines.append(f"Load average (1 min) {load[0]:.2f} at the start, {load[1]:.2f} at the end "
-                     f"({os.cpu_count()} cores; other jobs were sharing the machine when it exceeds 0).")
+        lines.append(f"Load average (1 min) {load[0]:.2f} at the start, {load[1]:.2f} at the end, on "
+                     f"{os.cpu_count()} cores (the benchmark adds up to its thread count; more means other "
+                     "jobs shared the machine).")
     lines += ["", markdown_table(results), ""]
     lines += [f"- {line}" for line in notes(results)]
     targets = check_targets(results)
