@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -29,11 +30,20 @@ def atomic_save(obj: Any, path: str | Path) -> None:
         obj: what to save (tensors and plain containers, to be loadable with ``weights_only``).
         path: destination; its folder must exist.
     """
+    _atomic_write(path, "wb", lambda f: torch.save(obj, f))
+
+
+def atomic_write_text(text: str, path: str | Path) -> None:
+    """Write a text file atomically (same scheme as :func:`atomic_save`)."""
+    _atomic_write(path, "w", lambda f: f.write(text))
+
+
+def _atomic_write(path: str | Path, mode: str, write: Callable[[IO[Any]], object]) -> None:
     path = Path(path)
     fd, tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -42,21 +52,6 @@ def atomic_save(obj: Any, path: str | Path) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-
-
-def atomic_write_text(text: str, path: str | Path) -> None:
-    """Write a text file atomically (same scheme as :func:`atomic_save`)."""
-    path = Path(path)
-    fd, tmp = _temp_beside(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:
