@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from spikegrad import surrogate
-from spikegrad.kernels import fused, reference, triton_codegen
+from spikegrad.kernels import fused, reference, steps, triton_codegen
 from spikegrad.neuron.dynamics import Dynamics
 from spikegrad.surrogate import Surrogate
 
@@ -32,12 +32,12 @@ DETERMINISTIC = [c for c in CLASSES if not c.stochastic]
 @pytest.fixture(autouse=True)
 def interpreter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("SPIKEGRAD_TRITON_ON_CPU", "1")
-    assert fused.use_triton(torch.device("cpu"))
+    assert steps.use_triton(torch.device("cpu"))
     yield
 
 
 def _translated(kind: str, cls: type[Surrogate] | None) -> bool:
-    return any(key[0] == kind and key[1] is cls and loop is not None for key, loop in fused._LOOPS.items())
+    return any(key[0] == kind and key[1] is cls and loop is not None for key, loop in steps._LOOPS.items())
 
 
 @pytest.mark.parametrize("cls", DETERMINISTIC, ids=lambda c: c.__name__)
