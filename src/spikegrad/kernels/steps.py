@@ -156,8 +156,8 @@ def _kernel(
     roles: Sequence[Any] | None = None,
     reverse: bool = False,
 ) -> Callable[..., object]:
-    """The compiled step kernel; with ``roles``, the Triton loop over T translated from it
-    (``None`` if its graph holds an op the translator does not know)."""
+    """The compiled step kernel; with ``roles``, the loop over T (Triton, or C++ on the CPU)
+    translated from it (``None`` if its graph holds an op the translator does not know)."""
     definition = params.definition if params is not None else None
     key = (kind, definition, params.key if params is not None else None, spiking, dtype)
     fn, inputs = build()
@@ -184,15 +184,31 @@ def _loop(
     roles: Sequence[Any],
     reverse: bool,
 ) -> Callable[..., None] | None:
+    triton = use_triton(device)
+    key = (*key, "triton" if triton else "cpp")
     if key not in _LOOPS:
-        from . import triton_codegen
+        from . import cpp_codegen, triton_codegen
 
         graph = trace(fn, inputs, device)
+        translator = triton_codegen if triton else cpp_codegen
         try:
-            _LOOPS[key] = triton_codegen.sequence_kernel(graph, roles, [d for _, d in inputs], reverse)
+            _LOOPS[key] = translator.sequence_kernel(graph, roles, [d for _, d in inputs], reverse)
         except triton_codegen.Untranslatable:
             _LOOPS[key] = None
     return _LOOPS[key]  # type: ignore[no-any-return]
+
+
+def use_loop(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether one kernel per direction loops over T: the Triton loop (:func:`use_triton`),
+    or on the CPU the C++ loop of :mod:`.cpp_codegen` for float32/float64
+    (``SPIKEGRAD_CPP_LOOP=0`` keeps the CPU on the per-step kernels)."""
+    if use_triton(device):
+        return True
+    from . import cpp_codegen
+
+    return (
+        device.type == "cpu" and cpp_codegen.supported(dtype) and os.environ.get("SPIKEGRAD_CPP_LOOP") != "0"
+    )
 
 
 def use_triton(device: torch.device) -> bool:
@@ -257,7 +273,9 @@ def _forward(
             s[t].copy_(spike.reshape(n))
             reset(h[t], s[t], c, v_out)
             v_prev = v_out
-    elif use_triton(device) and (loop := _forward_kernel(params, spiking, dtype, device, store_v_seq))[0]:
+    elif (
+        use_loop(device, dtype) and (loop := _forward_kernel(params, spiking, dtype, device, store_v_seq))[0]
+    ):
         run: Any = loop[0]
         v_last = torch.empty_like(v_prev)
         extra = [] if loop[1] else [p, *tp]
@@ -294,7 +312,7 @@ def _forward_kernel(
     """The forward step. Spiking with the Heaviside step, it does not depend on the surrogate:
     one kernel (which ignores the parameters) serves them all.
 
-    With ``loop_store_v_seq`` set, the Triton loop over T instead (or ``None``)."""
+    With ``loop_store_v_seq`` set, the loop over T (Triton or C++) instead (or ``None``)."""
     fire = _fire_fn(params.definition, spiking)
     shared = spiking and _is_heaviside(params.definition)
     n_tensors = len(params.tensors)
@@ -391,7 +409,7 @@ def _backward(
     x = x_seq.contiguous().view(T, n) if need_k and x_seq is not None else h
     definition = params.definition
     eager = definition.stochastic
-    if not eager and use_triton(device):
+    if not eager and use_loop(device, dtype):
         run = _backward_kernel(params, spiking, need_k, dtype, device, loop_store_v_seq=gv_seq is not None)
         if run is not None:
             carry_last = torch.empty_like(carry)
@@ -444,7 +462,7 @@ def _backward_kernel(
     """The backward step. ``params is None``: the generic kernel of stochastic surrogates,
     which takes ``s`` and ``sg`` (and ``s_prev``) as inputs instead of recomputing them.
 
-    With ``loop_store_v_seq`` set, the Triton loop over T (reversed) instead (or ``None``)."""
+    With ``loop_store_v_seq`` set, the loop over T (reversed) instead (or ``None``)."""
     eager = params is None
     n_tensors = 0 if params is None else len(params.tensors)
 
@@ -504,5 +522,3 @@ def _backward_kernel(
         roles += [Role("vector"), Role("vector")] + [Role("neuron")] * n_tensors
         roles += [Role("step_out"), Role("state_out", "carry")]
     return _kernel("backward" + "_k" * need_k, params, spiking, dtype, device, build, roles, reverse=True)
-
-
