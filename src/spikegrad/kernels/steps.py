@@ -258,10 +258,11 @@ def _forward(
             _seq(v_seq, x_seq.shape, store_v_seq),
             h.view(x_seq.shape),
         )
-    ping = [torch.empty_like(v_prev), torch.empty_like(v_prev)]
     p = params.vector(device)
     tp = params.flat_tensors(shape, dtype)
     definition = params.definition
+    # Per-step paths alternate v between two buffers; the loop kernels keep v in registers.
+    ping = [] if store_v_seq else [torch.empty_like(v_prev), torch.empty_like(v_prev)]
     if _stochastic_spike(definition, spiking):
         charge, reset = _generic_forward_kernels(dtype, device)
         eager_params = params.eager(x, shape)
@@ -400,8 +401,6 @@ def _backward(
     acc = torch.zeros(n if need_k else 0, dtype=_acc_dtype(dtype), device=device)
     if T == 0 or n == 0:
         return gx.view(h_seq.shape), carry.clone().view(shape), acc.sum()
-    zeros = torch.zeros_like(carry)
-    ping = [torch.empty_like(carry), torch.empty_like(carry)]
     p = params.vector(device)
     tp = params.flat_tensors(shape, dtype)
     v_first = _flat(v0, shape, dtype)
@@ -413,7 +412,8 @@ def _backward(
         run = _backward_kernel(params, spiking, need_k, dtype, device, loop_store_v_seq=gv_seq is not None)
         if run is not None:
             carry_last = torch.empty_like(carry)
-            ptrs: list[Tensor] = [gs, gv_seq if gv_seq is not None else zeros, carry, carry_last, h]
+            gv_all = gv_seq if gv_seq is not None else torch.zeros_like(carry)  # read as a per-neuron 0
+            ptrs: list[Tensor] = [gs, gv_all, carry, carry_last, h]
             if need_k:
                 ptrs += [x, h, v_first, acc, acc]
             ptrs += [c, p, *tp, gx, carry_last]
@@ -425,9 +425,11 @@ def _backward(
         eager_params = params.eager(h, shape)
         theta = float(c[_THETA])
         fire = _fire_fn(definition, spiking)
+    zeros = torch.zeros_like(carry) if gv_seq is None else None
+    ping = [torch.empty_like(carry), torch.empty_like(carry)]
     first, later = (torch.tensor(flag, device=device) for flag in (True, False))
     for t in reversed(range(T)):
-        gv_t = gv_seq[t] if gv_seq is not None else zeros
+        gv_t = gv_seq[t] if gv_seq is not None else cast(Tensor, zeros)
         out = ping[t % 2]
         args: list[Tensor] = [gs[t], gv_t, carry, h[t]]
         if eager:
