@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, fx
 
-from .triton_codegen import Role, Untranslatable
+from .triton_codegen import GraphWalk, Role, Untranslatable, _promote, _val
 
 __all__ = ["BLOCK", "sequence_kernel", "sequence_source", "supported"]
 
@@ -98,33 +98,8 @@ def _ctype(dtype: torch.dtype) -> str:
     return _C_TYPE[dtype]
 
 
-def _val(arg: Any) -> Any:
-    return arg.meta.get("val") if isinstance(arg, fx.Node) else arg
-
-
-def _promote(args: Sequence[Any]) -> torch.dtype:
-    """torch's result type of two operands (tensors of any dim, or Python numbers)."""
-    first, second = (_val(a) for a in args[:2])
-    if isinstance(first, Tensor):
-        return torch.result_type(first, second)
-    if isinstance(second, Tensor):
-        return torch.result_type(second, first)
-    return torch.float64
-
-
-class _Translator:
+class _Translator(GraphWalk):
     """The step graph as C++ statements on scalars, one per node, for one neuron ``j``."""
-
-    def __init__(self, graph: fx.GraphModule, roles: Sequence[Role]) -> None:
-        self.graph = graph
-        self.roles = list(roles)
-        self.names: dict[fx.Node, str] = {}
-        self.lines: list[str] = []
-        self.updates: list[tuple[str, str]] = []  # (state name, value)
-        self.stores: list[tuple[int, str]] = []  # (placeholder index, value)
-        self.placeholders = [n for n in graph.graph.nodes if n.op == "placeholder"]
-        if len(self.placeholders) != len(self.roles):
-            raise ValueError(f"{len(self.roles)} roles for {len(self.placeholders)} placeholders")
 
     def arg(self, a: Any, dtype: torch.dtype | None) -> str:
         """``a`` as an expression, converted to ``dtype`` (kept as it is for ``None``)."""

@@ -149,7 +149,9 @@ def _promote(args: Sequence[Any]) -> torch.dtype:
     return torch.float64
 
 
-class _Translator:
+class GraphWalk:
+    """What every loop translator keeps while it walks a step graph (the C++ one shares it)."""
+
     def __init__(self, graph: fx.GraphModule, roles: Sequence[Role]) -> None:
         self.graph = graph
         self.roles = list(roles)
@@ -161,6 +163,8 @@ class _Translator:
         if len(self.placeholders) != len(self.roles):
             raise ValueError(f"{len(self.roles)} roles for {len(self.placeholders)} placeholders")
 
+
+class _Translator(GraphWalk):
     def arg(self, a: Any, dtype: torch.dtype | None) -> str:
         if isinstance(a, fx.Node):
             name = self.names[a]
