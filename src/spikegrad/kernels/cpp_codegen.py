@@ -212,16 +212,6 @@ class _Translator(GraphWalk):
             raise Untranslatable(f"aten op {target}")
         self.lines.append(f"const {t} {name} = {expr};")
 
-    def translate(self) -> list[str]:
-        for node in self.graph.graph.nodes:
-            if node.op == "placeholder":
-                self.names[node] = f"a{len(self.names)}"
-            elif node.op == "call_function":
-                self.emit(node)
-            elif node.op != "output":
-                raise Untranslatable(f"node kind {node.op}")
-        return self.lines
-
 
 def sequence_source(
     graph: fx.GraphModule, roles: Sequence[Role], storage: Sequence[torch.dtype], reverse: bool, name: str

@@ -163,6 +163,21 @@ class GraphWalk:
         if len(self.placeholders) != len(self.roles):
             raise ValueError(f"{len(self.roles)} roles for {len(self.placeholders)} placeholders")
 
+    def emit(self, node: fx.Node) -> None:
+        """Append the statement that computes ``node`` (each target language its own)."""
+        raise NotImplementedError
+
+    def translate(self) -> list[str]:
+        """One statement per op of the graph, in order; placeholders become ``a0``, ``a1`` ..."""
+        for node in self.graph.graph.nodes:
+            if node.op == "placeholder":
+                self.names[node] = f"a{len(self.names)}"
+            elif node.op == "call_function":
+                self.emit(node)
+            elif node.op != "output":
+                raise Untranslatable(f"node kind {node.op}")
+        return self.lines
+
 
 class _Translator(GraphWalk):
     def arg(self, a: Any, dtype: torch.dtype | None) -> str:
@@ -286,16 +301,6 @@ class _Translator(GraphWalk):
             # Round every half-precision result as eager torch does, then go on in float32.
             expr = f"({expr}).to({_TL_DTYPE[dtype]}).to(tl.float32)"
         self.lines.append(f"{name} = {expr}")
-
-    def translate(self) -> list[str]:
-        for node in self.graph.graph.nodes:
-            if node.op == "placeholder":
-                self.names[node] = f"a{len(self.names)}"
-            elif node.op == "call_function":
-                self.emit(node)
-            elif node.op != "output":
-                raise Untranslatable(f"node kind {node.op}")
-        return self.lines
 
 
 def sequence_source(
