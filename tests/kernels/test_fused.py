@@ -1,10 +1,10 @@
-"""The fused multi-step kernels against the reference loop.
+"""The fused kernels against the reference loop, through the neuron modules.
 
-Layout of the matrix (the full product would compile too many kernels): every surrogate
-of the catalogue (and two custom ones) on one core neuron; every neuron configuration on
-two surrogates; every dtype and every awkward shape on one surrogate. Kernels take the
-neuron's constants and the surrogate's parameters at run time, so after the first case of
-a surrogate class the rest reuse its compiled kernels.
+Layout of the matrix (the full product would compile too many kernels): every surrogate of
+the catalogue (and two custom ones), spiking and not, on LIF; every IF/LIF/PLIF
+configuration on two surrogates; every dtype and awkward shape on one. A kernel takes the
+neuron's numbers and the surrogate's parameters at run time, so one compiled kernel pair
+serves every value of them.
 """
 
 from __future__ import annotations
@@ -16,89 +16,11 @@ import pytest
 import torch
 from torch import Tensor
 
-from spikegrad import surrogate
-from spikegrad.kernels import codegen, fused, reference
-from spikegrad.neuron.dynamics import Dynamics
+from spikegrad import functional, neuron, surrogate
+from spikegrad.kernels import fused
 from spikegrad.surrogate import Surrogate
-from surrogate.custom_shapes import CUSTOM  # tests/surrogate (rootdir on sys.path)
 
-CLASSES: list[type[Surrogate]] = [*surrogate.builtins(), *CUSTOM]
-REQUIRED: dict[str, dict[str, Any]] = {"MultiLevelSpikeCount": {"max_spike_count": 3}}
-TOL = {
-    torch.float64: (1e-10, 1e-12),
-    torch.float32: (1e-4, 1e-5),
-    torch.float16: (2e-2, 2e-2),
-    torch.bfloat16: (5e-2, 5e-2),
-}
-
-
-def make(cls: type[Surrogate], **kwargs: Any) -> Surrogate:
-    return cls(**{**REQUIRED.get(cls.__name__, {}), **kwargs})
-
-
-def run(
-    backend: Any,
-    dyn: Dynamics,
-    sg: Surrogate,
-    x_seq: Tensor,
-    v0: Tensor | float,
-    k: Tensor | float,
-    store_v_seq: bool = True,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Outputs and every gradient of one call, under a fixed random seed."""
-    x = x_seq.detach().clone().requires_grad_()
-    v = v0.detach().clone().requires_grad_() if isinstance(v0, Tensor) else v0
-    w = k.detach().clone().requires_grad_() if isinstance(k, Tensor) else None
-    k_in = torch.sigmoid(w) if w is not None else k
-    torch.manual_seed(seed)
-    spikes, v_last, v_seq = backend.multi_step(dyn, sg, x, v, k_in, store_v_seq)
-    gen = torch.Generator().manual_seed(1)
-    loss = (spikes * torch.randn(spikes.shape, generator=gen, dtype=spikes.dtype)).sum()
-    loss = loss + (v_last * torch.randn(v_last.shape, generator=gen, dtype=v_last.dtype)).sum()
-    if v_seq is not None:
-        loss = loss + (v_seq * torch.randn(v_seq.shape, generator=gen, dtype=v_seq.dtype)).sum()
-    inputs = [t for t in (x, v, w) if isinstance(t, Tensor)]
-    grads = torch.autograd.grad(loss, inputs, allow_unused=True)
-    out = {"spikes": spikes, "v": v_last, "v_seq": v_seq, "grad_x": grads[0]}
-    if isinstance(v, Tensor):
-        out["grad_v0"] = grads[1]
-    if w is not None:
-        out["grad_w"] = grads[-1]
-    return out
-
-
-def check(
-    dyn: Dynamics,
-    sg: Surrogate,
-    x_seq: Tensor,
-    v0: Tensor | float = 0.0,
-    k: Tensor | float = 0.5,
-    store_v_seq: bool = True,
-) -> dict[str, Any]:
-    got = run(fused, dyn, sg, x_seq, v0, k, store_v_seq)
-    want = run(reference, dyn, sg, x_seq, v0, k, store_v_seq)
-    rtol, atol = TOL[x_seq.dtype]
-    assert got.keys() == want.keys()
-    if sg.spiking:
-        torch.testing.assert_close(got["spikes"], want["spikes"], rtol=0, atol=0)
-    for name in got:
-        if got[name] is None or want[name] is None:
-            assert got[name] is None and want[name] is None, name
-            continue
-        assert got[name].shape == want[name].shape, name
-        assert got[name].dtype == want[name].dtype, name
-        torch.testing.assert_close(got[name], want[name], rtol=rtol, atol=atol, msg=name)
-    return got
-
-
-def inputs(shape: tuple[int, ...] = (6, 4, 3), dtype: torch.dtype = torch.float64, seed: int = 0) -> Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return (torch.randn(shape, generator=gen, dtype=torch.float64) * 1.2 + 0.4).to(dtype)
-
-
-LIF = Dynamics(leaky=True)
-
+from .harness import CLASSES, check, inputs, lif, make_surrogate, node, plans
 
 # --------------------------------------------------------------------------- the catalogue
 
@@ -107,71 +29,101 @@ LIF = Dynamics(leaky=True)
 def test_every_surrogate_matches_reference(cls: type[Surrogate]) -> None:
     if cls is surrogate.PoissonPass:
         # bernoulli(h - theta) needs probabilities: IF with threshold 0 and small inputs.
-        dyn = Dynamics(v_threshold=0.0)
+        make = node(neuron.IFNode, make_surrogate(cls), v_threshold=0.0)
         x = inputs().abs() * 0.1
     else:
-        dyn, x = LIF, inputs()
+        make, x = lif(make_surrogate(cls)), inputs()
     v0 = torch.rand(x.shape[1:], dtype=x.dtype, generator=torch.Generator().manual_seed(3)) * 0.5
-    got = check(dyn, make(cls), x, v0)
+    got = check(make, x, v0)
     if cls is not surrogate.PoissonPass:
-        assert 0 < got["spikes"].sum() < got["spikes"].numel()
+        out = got["out"]
+        assert out is not None and 0 < out.sum() < out.numel()
 
 
-# spiking=False traces the primitive instead of the step: a kernel pair per class, so a sample:
-# a plain shape, an integer parameter, a baked one, a custom one differentiated by autograd.
-NON_SPIKING = [surrogate.Sigmoid, surrogate.MultiLevelSpikeCount, surrogate.MultiGaussian, CUSTOM[-1]]
+WITH_PRIMITIVE = [c for c in CLASSES if c.has_primitive]
 
 
-@pytest.mark.parametrize("cls", NON_SPIKING, ids=lambda c: c.__name__)
-def test_non_spiking_mode_matches_reference(cls: type[Surrogate]) -> None:
-    check(Dynamics(leaky=True, v_reset=None), make(cls, spiking=False), inputs(seed=1))
+@pytest.mark.parametrize("cls", WITH_PRIMITIVE, ids=lambda c: c.__name__)
+def test_every_primitive_through_the_kernels(cls: type[Surrogate]) -> None:
+    # spiking=False fires with the primitive g: ops that occur only in primitives (log1p,
+    # atan, erfc, sin, sqrt ...) run through the translators too.
+    sg = make_surrogate(cls, spiking=False)
+    x = inputs(seed=1)
+    if cls is surrogate.PoissonPass:
+        x = x.clamp(0.05, 0.95)
+    check(lif(sg, v_reset=None), x, exact_outputs=False)
 
 
 # --------------------------------------------------------------------------- neuron configurations
 
 CONFIGS = [
-    dict(leaky=leaky, decay_input=decay, v_reset=v_reset, detach_reset=detach, plif=plif)
-    for (leaky, plif, decay), v_reset, detach in itertools.product(
-        [
-            (False, False, True),
-            (True, False, True),
-            (True, False, False),
-            (True, True, True),
-            (True, True, False),
-        ],
+    dict(kind=kind, decay_input=decay, v_reset=v_reset, detach_reset=detach)
+    for (kind, decay), v_reset, detach in itertools.product(
+        [("if", True), ("lif", True), ("lif", False), ("plif", True), ("plif", False)],
         [0.0, None, -0.3],
         [False, True],
     )
 ]
 
 
+def _factory(kind: str, sg: Surrogate, **kwargs: Any) -> Any:
+    if kind == "if":
+        kwargs.pop("decay_input")
+        return node(neuron.IFNode, sg, **kwargs)
+    if kind == "lif":
+        return node(neuron.LIFNode, sg, tau=3.0, **kwargs)
+    return node(neuron.ParametricLIFNode, sg, init_tau=2.5, **kwargs)
+
+
 @pytest.mark.parametrize("cls", [surrogate.Sigmoid, surrogate.PiecewiseQuadratic], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
 def test_every_neuron_configuration(cls: type[Surrogate], config: dict[str, Any]) -> None:
     config = dict(config)
-    plif = config.pop("plif")
-    dyn = Dynamics(v_threshold=0.8, **config)
-    k: Tensor | float = torch.tensor(-0.4, dtype=torch.float64) if plif else 1 / 3
-    v0 = torch.full((3,), 0.2, dtype=torch.float64)  # broadcast against [4, 3]
-    check(dyn, make(cls), inputs(seed=2), v0, k)
+    make = _factory(config.pop("kind"), cls(), v_threshold=0.8, **config)
+    check(make, inputs(seed=2), torch.full((4, 3), 0.2, dtype=torch.float64))
 
 
 def test_plif_weight_gradient_in_float32() -> None:
-    k = torch.tensor(0.3)
-    check(Dynamics(leaky=True), surrogate.Sigmoid(), inputs(dtype=torch.float32), 0.0, k)
+    check(node(neuron.ParametricLIFNode, surrogate.Sigmoid()), inputs(dtype=torch.float32))
 
 
-def test_stochastic_forward_and_backward_use_the_reference_draws() -> None:
-    # Same seed, same order of draws: the fused path reproduces the reference exactly.
+def test_plif_weight_of_another_dtype_than_the_input() -> None:
+    # w stays float32 in a float64 network: a 0-dim tensor follows type promotion as in eager.
+    def make(backend: str) -> neuron.BaseNode:
+        n = neuron.ParametricLIFNode(step_mode="m", store_v_seq=True, backend=backend)
+        n.w.data = n.w.data.float()
+        return n
+
+    got = run_once(make, inputs())
+    want = run_once(make, inputs(), backend="reference")
+    for a, b in zip(got[:3], want[:3], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got[3], want[3], rtol=1e-5, atol=1e-6)  # w's gradient is float32
+
+
+def run_once(make: Any, x: Tensor, backend: str = "fused") -> list[Tensor]:
+    n = make(backend)
+    xs = x.clone().requires_grad_()
+    out = n(xs)
+    (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)).sum().backward()
+    return [out, n.v, xs.grad, n.w.grad]
+
+
+def test_stochastic_surrogates_run_the_reference_draws() -> None:
+    # Their draws come from torch's generator at every step: the same seed gives the same spikes.
     for sg in (surrogate.BernoulliSigmoid(), surrogate.StochasticSpikeOperator(mean=0.1, variance=0.5)):
-        check(Dynamics(leaky=True), sg, inputs(seed=4), 0.0, torch.tensor(0.2, dtype=torch.float64))
+        check(node(neuron.ParametricLIFNode, sg), inputs(seed=4))
+    with pytest.raises(RuntimeError, match="draws random numbers"):
+        neuron.LIFNode(surrogate_function=surrogate.BernoulliSigmoid(), step_mode="m", backend="fused")(
+            inputs()
+        )
 
 
 # --------------------------------------------------------------------------- dtypes and shapes
 
 
 def _exact_inputs(dtype: torch.dtype) -> Tensor:
-    # Multiples of 1/16 with k = 1/2: every step is exact in half precision too, so spikes
+    # Multiples of 1/16 with tau = 2: every step is exact in half precision too, so spikes
     # agree bit for bit and only g' differs by rounding.
     gen = torch.Generator().manual_seed(5)
     return (torch.randint(-16, 40, (8, 64), generator=gen) / 16).to(dtype)
@@ -180,17 +132,27 @@ def _exact_inputs(dtype: torch.dtype) -> Tensor:
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("v_reset", [0.0, None])
 def test_dtypes(dtype: torch.dtype, v_reset: float | None) -> None:
-    got = check(Dynamics(leaky=True, v_reset=v_reset), surrogate.ATan(), _exact_inputs(dtype), 0.0, 0.5)
-    assert got["spikes"].sum() > 0
+    got = check(lif(v_reset=v_reset), _exact_inputs(dtype))
+    out = got["out"]
+    assert out is not None and out.sum() > 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_half_types_round_every_op_like_eager(dtype: torch.dtype) -> None:
+    # Inputs that are not exact in half precision: the kernels round after every op as
+    # torch's CPU kernels do, so even the forward agrees exactly.
+    check(lif(tau=3.0), inputs((6, 40), dtype=dtype, seed=9))
 
 
 def test_float32_forward_is_bitwise_equal_to_reference() -> None:
     x = inputs((16, 257), dtype=torch.float32)
-    for dyn in (Dynamics(leaky=True), Dynamics(v_reset=None), Dynamics(leaky=True, decay_input=False)):
-        with torch.no_grad():
-            got = fused.multi_step(dyn, surrogate.ATan(), x, 0.0, 1 / 3, True)
-            want = reference.multi_step(dyn, surrogate.ATan(), x, 0.0, 1 / 3, True)
-        for a, b in zip(got, want, strict=True):
+    for kwargs in ({}, {"v_reset": None}, {"decay_input": False, "tau": 3.0}):
+        outputs = []
+        for backend in ("fused", "reference"):
+            n = lif(**kwargs)(backend)
+            with torch.no_grad():
+                outputs.append((n(x), n.v, n.v_seq))
+        for a, b in zip(*outputs, strict=True):
             assert torch.equal(a, b)
 
 
@@ -201,127 +163,242 @@ def test_float32_forward_is_bitwise_equal_to_reference() -> None:
 )
 def test_shapes(shape: tuple[int, ...]) -> None:
     v0 = torch.zeros(shape[1:], dtype=torch.float64) + 0.1
-    check(LIF, surrogate.ATan(), inputs(shape), v0)
+    check(lif(), inputs(shape), v0)
 
 
-def test_zero_steps() -> None:
-    x = torch.zeros(0, 4, 3, dtype=torch.float64, requires_grad=True)
+def test_zero_steps_keep_the_state_and_the_graph() -> None:
+    n = lif()("fused")
     v0 = torch.full((4, 3), 0.25, dtype=torch.float64, requires_grad=True)
-    spikes, v, v_seq = fused.multi_step(LIF, surrogate.ATan(), x, v0, 0.5, True)
-    assert spikes.shape == (0, 4, 3) and v_seq is not None and v_seq.shape == (0, 4, 3)
-    torch.testing.assert_close(v, v0)
-    (v.sum() + spikes.sum()).backward()
-    assert v0.grad is not None
-    torch.testing.assert_close(v0.grad, torch.ones_like(v0))
+    n.v = v0
+    x = torch.zeros(0, 4, 3, dtype=torch.float64, requires_grad=True)
+    out = n(x)
+    assert out.shape == (0, 4, 3) and out.requires_grad
+    assert n.v is v0 and n.v_seq is not None and n.v_seq.shape == (0, 4, 3)
+    out.sum().backward()  # differentiable, even if empty
 
 
 def test_non_contiguous_input() -> None:
     x = inputs((4, 6, 5)).transpose(1, 2)
     assert not x.is_contiguous()
-    check(LIF, surrogate.ATan(), x, 0.0)
+    check(lif(), x)
 
 
 def test_per_channel_tensor_parameter_on_conv_activations() -> None:
     alpha = torch.tensor([2.0, 4.0, 6.0], dtype=torch.float64).view(3, 1, 1)
-    check(LIF, surrogate.Sigmoid(alpha=alpha), inputs((5, 2, 3, 4, 4)), 0.0)
+    check(lif(surrogate.Sigmoid(alpha=alpha)), inputs((5, 2, 3, 4, 4)))
 
 
 def test_without_v_seq_and_with_a_number_as_v0() -> None:
-    check(LIF, surrogate.ATan(), inputs(), 0.3, store_v_seq=False)
+    def make(backend: str) -> neuron.BaseNode:
+        return neuron.LIFNode(v_reset=0.3, step_mode="m", backend=backend)
+
+    check(make, inputs())
+
+
+def test_state_carried_across_calls_is_backpropagated() -> None:
+    def two_calls(backend: str) -> list[Tensor]:
+        n = neuron.LIFNode(tau=3.0, step_mode="m", backend=backend)
+        x = inputs().requires_grad_()
+        out = torch.cat([n(x), n(x * 0.5)])
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)).sum().backward()
+        return [out, n.v, x.grad]
+
+    for a, b in zip(two_calls("fused"), two_calls("reference"), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_single_step_mode_runs_fused_and_matches() -> None:
+    def stepped(backend: str) -> list[Tensor]:
+        n = neuron.ParametricLIFNode(surrogate_function=surrogate.ATan(), backend=backend, store_v_seq=True)
+        x = inputs().requires_grad_()
+        out = torch.stack([n(x_t) for x_t in x])
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)).sum().backward()
+        return [out, n.v, n.v_seq, x.grad, n.w.grad]
+
+    before = plans()
+    got = stepped("fused")
+    assert plans() <= before + 1  # one plan serves every step
+    want = stepped("reference")
+    for a, b in zip(got[:4], want[:4], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(got[4], want[4], rtol=1e-5, atol=1e-6)  # w is float32
+
+
+# --------------------------------------------------------------------------- gradients, memory
+
+
+def test_gradcheck_whole_neuron() -> None:
+    n = neuron.ParametricLIFNode(
+        surrogate_function=surrogate.Sigmoid(spiking=False), step_mode="m", backend="fused", v_reset=None
+    ).double()
+
+    def f(x: Tensor, v0: Tensor) -> tuple[Tensor, ...]:
+        functional.reset_net(n)
+        n.v = v0
+        return n(x), n.v
+
+    x = inputs((4, 3), seed=6).requires_grad_()
+    v0 = torch.rand(3, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(f, (x, v0))
+
+
+def test_retain_graph_backward_twice_after_buffer_reuse() -> None:
+    n = neuron.LIFNode(step_mode="m", backend="fused")
+    x = inputs().requires_grad_()
+    out = n(x)
+    w = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)
+    (g1,) = torch.autograd.grad((out * w).sum(), x, retain_graph=True)
+    (g2,) = torch.autograd.grad((out * w).sum(), x, retain_graph=True)
+    (g3,) = torch.autograd.grad((out * w).sum(), x)  # frees the graph: may reuse buffers
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+    torch.testing.assert_close(g1, g3, rtol=0, atol=0)
+
+
+def test_double_backward_through_a_create_graph_is_refused_or_correct() -> None:
+    # create_graph keeps every buffer; the first-order gradient stays exact.
+    n = neuron.LIFNode(surrogate_function=surrogate.Sigmoid(), step_mode="m", backend="fused")
+    x = inputs().requires_grad_()
+    out = n(x)
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    ref = neuron.LIFNode(surrogate_function=surrogate.Sigmoid(), step_mode="m", backend="reference")
+    xr = x.detach().clone().requires_grad_()
+    (want,) = torch.autograd.grad(ref(xr).sum(), xr)
+    torch.testing.assert_close(g, want)
+
+
+def test_second_backward_without_reset_says_what_to_do() -> None:
+    n = neuron.LIFNode(step_mode="m", backend="fused")
+    x = inputs().requires_grad_()
+    n(x).sum().backward()
+    out = n(x)  # no reset_net: v still holds the freed graph of the first batch
+    with pytest.raises(RuntimeError, match="reset_net"):
+        out.sum().backward()
+
+
+class _CountingMode(torch.utils._python_dispatch.TorchDispatchMode):
+    """Records every aten op that moves a number between host and device."""
+
+    suspicious = ("_local_scalar_dense", "lift_fresh", "scalar_tensor", "_to_copy", "copy_", "item")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        name = func.overloadpacket.__name__
+        if name in self.suspicious:
+            self.seen.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_training_step_makes_no_host_device_transfer() -> None:
+    n = neuron.ParametricLIFNode(surrogate_function=surrogate.ATan(), step_mode="m", backend="fused")
+    x = inputs(dtype=torch.float32).requires_grad_()
+    n(x).sum().backward()  # plan and compile first
+    functional.reset_net(n)
+    with _CountingMode() as mode:
+        out = n(x)
+        out.sum().backward()
+    # No number became a tensor, no tensor became a number, nothing was copied across.
+    assert mode.seen == [], mode.seen
 
 
 # --------------------------------------------------------------------------- compiled once, reused
 
 
-def test_one_kernel_serves_every_neuron_and_parameter_value() -> None:
+def test_one_plan_serves_every_parameter_value() -> None:
     x = inputs(seed=7)
-    check(LIF, surrogate.Sigmoid(), x)  # compiles (or reuses) Sigmoid's kernels
-    before = codegen.cached_kernels()
-    check(Dynamics(v_reset=None, detach_reset=True), surrogate.Sigmoid(alpha=1.5), x)
-    check(Dynamics(leaky=True, decay_input=False, v_threshold=0.5), surrogate.Sigmoid(alpha=7.0), x, 0.0, 0.2)
-    assert codegen.cached_kernels() == before
+    check(lif(surrogate.Sigmoid(), tau=2.0), x)
+    before = plans()
+    check(lif(surrogate.Sigmoid(alpha=1.5), tau=5.0, v_threshold=0.3), x)
+    check(lif(surrogate.Sigmoid(alpha=7.0), tau=1.5, v_reset=-0.5), x)
+    assert plans() == before
 
 
-# --------------------------------------------------------------------------- torch.library
+def test_a_structural_change_makes_a_new_plan() -> None:
+    x = inputs(seed=7)
+    n = lif(surrogate.Sigmoid())("fused")
+    n(x)
+    before = plans()
+    n.reset()
+    n.v_reset = None  # soft reset: other equations
+    n(x)
+    assert plans() == before + 1
 
 
-def _op_args(x: Tensor, v0: Tensor, k: Tensor) -> tuple[Any, ...]:
-    return (x, v0, k, "ATan", True, [2.0], [], [], 1.0, 0.0, False, True, True, True)
+# --------------------------------------------------------------------------- torch.compile
+
+
+def test_compile_fullgraph_matches_eager() -> None:
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 4, dtype=torch.float64),
+        neuron.ParametricLIFNode(surrogate_function=surrogate.ATan(), step_mode="m", backend="fused"),
+        torch.nn.Linear(4, 2, dtype=torch.float64),
+        neuron.LIFNode(v_reset=None, step_mode="m", backend="fused", store_v_seq=True),
+    ).double()
+    x = inputs((5, 2, 3)) * 3
+
+    def loss_and_grads(model: torch.nn.Module) -> list[Tensor]:
+        functional.reset_net(net)
+        out = model(x)
+        loss = out.sum() + net[3].v.sum() + net[3].v_seq.sum()
+        return [out, *torch.autograd.grad(loss, list(net.parameters()))]
+
+    want = loss_and_grads(net)
+    got = loss_and_grads(torch.compile(net, fullgraph=True, backend="aot_eager"))
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_opcheck() -> None:
+    n = neuron.ParametricLIFNode(
+        surrogate_function=surrogate.Sigmoid(alpha=torch.tensor([1.0, 3.0, 5.0]).view(3, 1)), backend="fused"
+    ).double()
     x = inputs((4, 3, 2)).requires_grad_()
     v0 = torch.zeros(3, 2, dtype=torch.float64, requires_grad=True)
-    k = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
-    torch.library.opcheck(torch.ops.spikegrad.multi_step.default, _op_args(x, v0, k))
-
-
-def test_opcheck_tensor_parameters_and_soft_reset() -> None:
-    x = inputs((3, 2, 3, 2)).requires_grad_()
-    alpha = torch.tensor([1.0, 3.0, 5.0], dtype=torch.float64).view(3, 1)
-    args = (
-        x,
-        torch.zeros((), dtype=torch.float64),
-        torch.tensor(0.5, dtype=torch.float64),
-        "Sigmoid",
-        True,
-        [0.0],
-        [0],
-        [alpha],
-        1.0,
-        None,
-        True,
-        True,
-        False,
-        False,
-    )
-    torch.library.opcheck(torch.ops.spikegrad.multi_step.default, args)
-
-
-class _Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = torch.nn.Linear(3, 4, dtype=torch.float64)
-        self.sg = surrogate.ATan()
-        self.w = torch.nn.Parameter(torch.tensor(0.1, dtype=torch.float64))
-
-    def forward(self, x: Tensor) -> Tensor:
-        spikes, v, _ = fused.multi_step(LIF, self.sg, self.fc(x), 0.0, torch.sigmoid(self.w))
-        return spikes.sum() + v.sum()
-
-
-def test_compile_fullgraph_traces_the_op() -> None:
-    torch.manual_seed(0)
-    net = _Net()
-    x = inputs((5, 2, 3)) * 3
-    compiled = torch.compile(net, fullgraph=True, backend="aot_eager")
-    want = net(x)
-    want_grads = torch.autograd.grad(want, list(net.parameters()))
-    got = compiled(x)
-    got_grads = torch.autograd.grad(got, list(net.parameters()))
-    torch.testing.assert_close(got, want)
-    for a, b in zip(got_grads, want_grads, strict=True):
-        torch.testing.assert_close(a, b)
+    tensors = [n.w, n.surrogate_function.alpha.double()]
+    torch.library.opcheck(torch.ops.spikegrad.neuron_loop.default, (x, [v0], tensors, n._kernel_number, True))
 
 
 # --------------------------------------------------------------------------- errors
 
 
-def test_rejects_what_it_cannot_fuse() -> None:
-    x = inputs()
-    with pytest.raises(TypeError, match="Surrogate module"):
-        fused.multi_step(LIF, torch.sigmoid, x, 0.0, 0.5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="floating-point"):
-        fused.multi_step(LIF, surrogate.ATan(), torch.ones(3, 2, dtype=torch.int64), 0.0, 0.5)
+class _DataDependent(neuron.LIFNode):
+    def neuronal_charge(self, x: Tensor) -> None:
+        if (x > 0).any():  # a Python decision on a tensor's value
+            self.v = self.v + x
 
 
-def test_stored_v_seq_left_unused_gets_no_gradient() -> None:
-    x = inputs().requires_grad_()
-    spikes, _, v_seq = fused.multi_step(LIF, surrogate.ATan(), x, 0.0, 0.5, True)
-    assert v_seq is not None
-    (grad,) = torch.autograd.grad(spikes.sum(), x)
-    x_ref = x.detach().clone().requires_grad_()
-    (want,) = torch.autograd.grad(
-        reference.multi_step(LIF, surrogate.ATan(), x_ref, 0.0, 0.5, True)[0].sum(), x_ref
-    )
-    torch.testing.assert_close(grad, want)
+def test_untraceable_step_is_a_clear_error() -> None:
+    n = _DataDependent(step_mode="m", backend="fused")
+    with pytest.raises(
+        RuntimeError,
+        match=r"_DataDependent: its step cannot be fused.*test_fused.py:\d+.*backend='reference'",
+    ):
+        n(inputs())
+    # nothing silently fell back, and the reference still runs it
+    ref = _DataDependent(step_mode="m", backend="reference")
+    assert ref(inputs()).shape == (6, 4, 3)
+
+
+class _Cumulative(neuron.IFNode):
+    def neuronal_charge(self, x: Tensor) -> None:
+        self.v = self.v + torch.cumsum(x, 0)  # not elementwise
+
+
+def test_step_that_is_not_elementwise_is_a_clear_error() -> None:
+    with pytest.raises(
+        RuntimeError, match=r"_Cumulative: its step uses aten op .*cumsum.*backend='reference'"
+    ):
+        _Cumulative(step_mode="m", backend="fused")(inputs())
+
+
+def test_fused_refuses_a_plain_callable_surrogate_clearly() -> None:
+    class Clip(torch.nn.Module):
+        def forward(self, x: Tensor) -> Tensor:
+            return (x >= 0).to(x) + x.clamp(-1, 1) * 0
+
+    got = check(node(neuron.LIFNode, Clip()), inputs())  # traced through, as written
+    assert got["out"] is not None
+    assert isinstance(fused.plan_count(), int)

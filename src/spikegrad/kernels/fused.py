@@ -1,368 +1,435 @@
-r"""Fused multi-step neurons: all T steps in one autograd node, for every surrogate.
+r"""Fused neurons: all T steps, forward and backward, each in one generated kernel.
 
-Forward runs T generated *step kernels* (charge, fire, reset fused into one pass over the
-neurons); it saves one tensor per step, the charge ``h``. Backward runs T step kernels in
-reverse and recomputes spikes and ``g'(h - theta)`` from ``h``, following the Gradient
-section of NEURONS.md:
+For a neuron configuration (its class, the attributes that select its equations, the
+surrogate's class and mode, dtype, device, which inputs need gradients) a :class:`Plan` is
+built once: the neuron's step is traced with its gradient (:mod:`.trace`) and the two loop
+programs are compiled (:mod:`.cpp_loop` on the CPU, :mod:`.triton_loop` on CUDA). A call
+then only allocates its outputs and launches one kernel per direction:
 
-    sg_t      = g'(h_t - theta)
-    dv_t/dh_t = soft: 1 - theta sg_t (detach: 1);  hard: (1 - s_t) + (v_r - h_t) sg_t (detach: 1 - s_t)
-    gh_t      = gS_t sg_t + (gV_t + carry_t) dv_t/dh_t
-    gx_t      = k gh_t (leaky, decay_input) | gh_t
-    carry_t-1 = (1 - k) gh_t (leaky) | gh_t;   grad of v_0 = carry_-1
-    gk        = sum_t sum_n gh_t (x_t - (v_t-1 - v_r)) (decay_input) | gh_t (-(v_t-1 - v_r))
+* numbers (``tau``, ``v_threshold``, the surrogate's ``alpha`` ...) go to the kernels as
+  scalar arguments: no tensor is made of them, nothing is copied to the device, nothing
+  is read back, so a training step has no host-device synchronisation;
+* the forward keeps, per step, only what the backward needs (for IF and LIF the charge
+  ``h_t``); the backward writes the input's gradient into that same storage when the
+  graph is not kept for a second backward, so a forward and backward hold two ``[T, N]``
+  buffers besides their inputs and outputs, not three.
 
-The kernels are derived from the surrogate's single definition (``spike``/``primitive`` and
-``derivative`` are traced into the step graph), so every built-in and custom surrogate runs
-fused with no kernel code of its own. The neuron's constants (threshold, reset, ``k``, the
-IF/LIF, decay and reset switches) and the surrogate's float parameters are *runtime*
-inputs, so one compiled kernel serves every neuron configuration and parameter value; a
-kernel is compiled once per (surrogate class, spiking mode, dtype, device, variant).
-
-Stochastic surrogates (``definition.stochastic``) keep their own random draws exactly as
-the reference loop makes them: their ``spike`` (if it is not the Heaviside step) and
-``derivative`` run as ordinary torch calls per step, in the same order as autograd would
-call them, and the spikes are saved for backward since they cannot be recomputed.
-
-Routes: on the CPU each step is one inductor-generated C++ kernel (~25 us per call). On
-CUDA with ``triton`` installed, the same step graphs are translated into ONE Triton kernel
-per direction that loops over T with the state in registers (:mod:`.triton_codegen`);
-stochastic surrogates, and any graph the translator cannot read, use per-step inductor
-(Triton) kernels there.
-
-The op is registered with ``torch.library`` (``spikegrad::multi_step`` and its backward),
-with fake kernels, so ``torch.compile(fullgraph=True)`` traces networks that use it.
+Outside ``torch.compile`` a call is a plain ``autograd.Function``; under ``torch.compile``
+it is the custom operator ``spikegrad::neuron_loop`` (:mod:`.compiled`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..neuron.dynamics import Dynamics
-from ..surrogate._base import REGISTRY, Surrogate
-from .steps import _backward, _forward, _Params, _Retry, _stochastic_spike
+from . import cpp_loop, route
+from .loopgen import Untranslatable
+from .trace import Layout, LoopProgram, StepPrograms, UntraceableStep, layout_of, trace_step
 
-__all__ = ["multi_step"]
-
-# --------------------------------------------------------------------------- torch.library op
+__all__ = ["Plan", "clear_cache", "multi_step", "plan_count", "single_step"]
 
 
-def _constants(
-    v_threshold: float,
-    v_reset: float | None,
-    detach_reset: bool,
-    leaky: bool,
-    decay_input: bool,
-    k: Tensor,
-    device: torch.device,
-) -> Tensor:
-    values = [
-        v_threshold,
-        0.0 if v_reset is None else v_reset,
-        leaky,
-        decay_input,
-        v_reset is not None,
-        detach_reset,
-    ]
-    fixed = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
-    return torch.cat([fixed, k.detach().to(device=device, dtype=torch.float64).reshape(1)])
+@dataclasses.dataclass
+class Plan:
+    """Everything about one neuron configuration that does not change from call to call."""
+
+    layout: Layout
+    programs: StepPrograms
+    compile: Callable[[LoopProgram], Callable[[Sequence[Any], int, int], None]]
+    forward: Callable[[Sequence[Any], int, int], None]
+    backward: Callable[[Sequence[Any], int, int], None]
+    dtype: torch.dtype
+    grad_x: bool
+    grad_tensors: tuple[bool, ...]
+    store_v_seq: bool
+    #: per kernel tensor: summed to the parameter's shape from a flat [N] (else it is 0-dim)
+    flat_tensors: tuple[bool, ...]
+    _forward_only: Callable[[Sequence[Any], int, int], None] | None = None
+
+    @property
+    def forward_only(self) -> Callable[[Sequence[Any], int, int], None]:
+        """The forward without what only the backward reads (compiled on first use)."""
+        if self._forward_only is None:
+            self._forward_only = self.compile(_without_saved(self.programs.forward))
+        return self._forward_only
 
 
-def _definition(name: str) -> type[Surrogate]:
-    definition = REGISTRY.get(name)
-    if definition is None:
-        raise ValueError(f"fused kernels: no registered surrogate named {name!r}")
-    return definition
+_PLANS: dict[Any, Plan] = {}
+_LOCK = threading.Lock()
 
 
-def _with_params(
-    run: Callable[[_Params], Any],
-    definition: type[Surrogate],
-    floats: Sequence[float],
-    tensor_slots: Sequence[int],
-    tensors: Sequence[Tensor],
-) -> Any:
-    try:
-        return run(_Params(definition, floats, tensor_slots, tensors))
-    except _Retry:
-        return run(_Params(definition, floats, tensor_slots, tensors))
+def clear_cache() -> None:
+    """Forget every plan of this process (compiled libraries stay in the disk cache)."""
+    with _LOCK:
+        _PLANS.clear()
 
 
-@torch.library.custom_op("spikegrad::multi_step", mutates_args=())
-def _multi_step_op(
-    x_seq: Tensor,
-    v0: Tensor,
-    k: Tensor,
-    surrogate: str,
-    spiking: bool,
-    float_params: list[float],
-    tensor_slots: list[int],
-    tensor_params: list[Tensor],
-    v_threshold: float,
-    v_reset: float | None,
-    detach_reset: bool,
-    leaky: bool,
-    decay_input: bool,
-    store_v_seq: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``(spikes, final v, v_seq or an empty tensor, h)`` of T fused steps."""
-    c = _constants(v_threshold, v_reset, detach_reset, leaky, decay_input, k, x_seq.device)
-    return _with_params(
-        lambda params: _forward(x_seq, v0, k, params, spiking, c, store_v_seq),
-        _definition(surrogate),
-        float_params,
-        tensor_slots,
-        tensor_params,
-    )
+def plan_count() -> int:
+    """How many neuron configurations this process has planned (tests check reuse)."""
+    return len(_PLANS)
 
 
-@_multi_step_op.register_fake
-def _(
-    x_seq: Tensor,
-    v0: Tensor,
-    k: Tensor,
-    surrogate: str,
-    spiking: bool,
-    float_params: list[float],
-    tensor_slots: list[int],
-    tensor_params: list[Tensor],
-    v_threshold: float,
-    v_reset: float | None,
-    detach_reset: bool,
-    leaky: bool,
-    decay_input: bool,
-    store_v_seq: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    v_seq = torch.empty_like(x_seq) if store_v_seq else x_seq.new_empty(0)
-    return torch.empty_like(x_seq), x_seq.new_empty(x_seq.shape[1:]), v_seq, torch.empty_like(x_seq)
+# --------------------------------------------------------------------------- per call
 
 
-@torch.library.custom_op("spikegrad::multi_step_backward", mutates_args=())
-def _multi_step_backward_op(
-    grad_s: Tensor,
-    grad_v: Tensor,
-    grad_v_seq: Tensor,
-    h_seq: Tensor,
-    spikes: Tensor,
-    x_seq: Tensor,
-    v0: Tensor,
-    k: Tensor,
-    surrogate: str,
-    spiking: bool,
-    float_params: list[float],
-    tensor_slots: list[int],
-    tensor_params: list[Tensor],
-    v_threshold: float,
-    v_reset: float | None,
-    detach_reset: bool,
-    leaky: bool,
-    decay_input: bool,
-    store_v_seq: bool,
-    need_k: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """``(grad x_seq, grad v (step shape), grad k (0-dim))``; ``spikes``/``x_seq`` may be empty."""
-    c = _constants(v_threshold, v_reset, detach_reset, leaky, decay_input, k, h_seq.device)
-    definition = _definition(surrogate)
-    saved_spikes = spikes if spikes.numel() or not h_seq.numel() else None
-    gx, gv0, gk = _with_params(
-        lambda params: _backward(
-            grad_s,
-            grad_v,
-            grad_v_seq if store_v_seq and grad_v_seq.shape == h_seq.shape else None,
-            h_seq,
-            saved_spikes if _stochastic_spike(definition, spiking) else None,
-            x_seq,
-            v0,
-            k,
-            params,
-            spiking,
-            c,
-            need_k,
-        ),
-        definition,
-        float_params,
-        tensor_slots,
-        tensor_params,
-    )
-    return gx, gv0, gk.to(k.dtype)
+def _tensors(node: Any, layout: Layout, x: Tensor) -> list[Tensor]:
+    """The node's parameters and buffers, then the surrogate's tensor parameters (in the
+    input's dtype, as the surrogate computes with them)."""
+    found = dict(node._parameters)
+    found.update(node._buffers)
+    tensors = [found[name] for name in layout.tensors]
+    if layout.surrogate_tensors:
+        values = node._modules["surrogate_function"].param_values
+        tensors += [values[i].to(dtype=x.dtype, device=x.device) for i in layout.surrogate_tensors]
+    return tensors
 
 
-@_multi_step_backward_op.register_fake
-def _(
-    grad_s: Tensor,
-    grad_v: Tensor,
-    grad_v_seq: Tensor,
-    h_seq: Tensor,
-    spikes: Tensor,
-    x_seq: Tensor,
-    v0: Tensor,
-    k: Tensor,
-    surrogate: str,
-    spiking: bool,
-    float_params: list[float],
-    tensor_slots: list[int],
-    tensor_params: list[Tensor],
-    v_threshold: float,
-    v_reset: float | None,
-    detach_reset: bool,
-    leaky: bool,
-    decay_input: bool,
-    store_v_seq: bool,
-    need_k: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    return torch.empty_like(h_seq), h_seq.new_empty(h_seq.shape[1:]), k.new_empty(())
+def _scalars(node: Any, layout: Layout) -> list[float]:
+    values = [float(getattr(node, name)) for name in layout.scalars]
+    if layout.surrogate_scalars:
+        params = node._modules["surrogate_function"].param_values
+        values += [float(params[i]) for i in layout.surrogate_scalars]
+    return values
 
 
-_SETTINGS = (
-    "surrogate",
-    "spiking",
-    "float_params",
-    "tensor_slots",
-    "tensor_params",
-    "v_threshold",
-    "v_reset",
-    "detach_reset",
-    "leaky",
-    "decay_input",
-    "store_v_seq",
-)
-
-
-def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-    x_seq, v0, k, *settings = inputs
-    ctx.settings = dict(zip(_SETTINGS, settings, strict=True))
-    spikes, _, _, h_seq = output
-    definition = _definition(ctx.settings["surrogate"])
-    need_k = bool(ctx.needs_input_grad[2]) and ctx.settings["leaky"]
-    keep_spikes = _stochastic_spike(definition, ctx.settings["spiking"])
-    ctx.need_k = need_k
-    # Unused outputs (h always, often v and v_seq) get no zero-filled gradient tensors.
-    ctx.set_materialize_grads(False)
-    ctx.v0_meta = (v0.shape, v0.dtype)
-    ctx.save_for_backward(
-        h_seq,
-        spikes if keep_spikes else None,
-        x_seq if need_k else None,
-        v0,
-        k,
-        *ctx.settings["tensor_params"],
-    )
-
-
-def _backward_autograd(
-    ctx: Any, grad_s: Tensor | None, grad_v: Tensor | None, grad_v_seq: Tensor | None, _grad_h: Tensor | None
-) -> tuple[Tensor | None, ...]:
-    h_seq, spikes, x_seq, v0, k, *tensor_params = ctx.saved_tensors
-    settings = dict(ctx.settings, tensor_params=tensor_params)
-    empty = h_seq.new_empty(0)
-    grad_s = torch.zeros_like(h_seq) if grad_s is None else grad_s
-    grad_v = h_seq.new_zeros(()) if grad_v is None else grad_v
-    if grad_v_seq is None or not settings["store_v_seq"]:
-        grad_v_seq = empty
-    gx, gv0, gk = torch.ops.spikegrad.multi_step_backward(
-        grad_s,
-        grad_v,
-        grad_v_seq,
-        h_seq,
-        empty if spikes is None else spikes,
-        empty if x_seq is None else x_seq,
-        v0,
-        k,
-        *(settings[name] for name in _SETTINGS),
-        ctx.need_k,
-    )
-    shape, dtype = ctx.v0_meta
-    gv = gv0.sum_to_size(shape).to(dtype) if ctx.needs_input_grad[1] else None
-    gk_out = gk if ctx.need_k else None
-    # One entry per input, shaped as torch.library flattens them: a list that is empty or all
-    # tensors gets a list of None, anything else one None.
-    rest = [
-        [None] * len(value) if isinstance(value, list) and all(isinstance(e, Tensor) for e in value) else None
-        for value in (settings[name] for name in _SETTINGS)
-    ]
-    return (gx, gv, gk_out, *rest)
-
-
-_multi_step_op.register_autograd(_backward_autograd, setup_context=_setup_context)
-
-
-# --------------------------------------------------------------------------- public entry
-
-
-def multi_step(
-    dyn: Dynamics,
-    surrogate: Callable[[Tensor], Tensor],
-    x_seq: Tensor,
-    v: Tensor | float,
-    k: Tensor | float,
-    store_v_seq: bool = False,
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Run ``T = x_seq.shape[0]`` steps fused; same contract as the reference loop.
-
-    Args:
-        dyn: the neuron's equations.
-        surrogate: the spike function, a :class:`spikegrad.surrogate.Surrogate` module
-            (any built-in or registered custom shape, spiking or not).
-        x_seq: inputs, shape ``[T, *shape]``, a floating-point tensor on the CPU or CUDA.
-        v: initial potential, a number or a tensor broadcastable to ``shape``.
-        k: leak factor (``1/tau`` as a number, or ``sigmoid(w)`` as a 0-dim tensor), ignored for IF.
-        store_v_seq: also return the post-reset potential of every step.
-
-    Returns:
-        ``(spikes [T, *shape], final v [*shape], v_seq [T, *shape] or None)``; gradients
-        flow to ``x_seq``, ``v`` and ``k`` where they require grad.
-
-    Raises:
-        TypeError: ``surrogate`` is not a registered surrogate module, or ``x_seq`` is not a
-            floating-point tensor with a time dimension.
-    """
-    if not isinstance(surrogate, Surrogate):
-        raise TypeError(
-            f"the fused backend needs a spikegrad.surrogate.Surrogate module, got "
-            f"{type(surrogate).__name__}; use backend='reference' for other callables"
-        )
-    definition = type(surrogate)
-    if REGISTRY.get(definition.__name__) is not definition:
-        raise TypeError(
-            f"the fused backend finds surrogates by name; {definition.__name__} is not the "
-            f"registered class of that name (define it with register=True)"
-        )
-    if not isinstance(x_seq, Tensor) or not x_seq.is_floating_point() or x_seq.dim() < 1:
-        raise TypeError(
-            f"x_seq must be a floating-point tensor shaped [T, *shape], got "
-            f"{getattr(x_seq, 'dtype', type(x_seq).__name__)} with shape "
-            f"{tuple(getattr(x_seq, 'shape', ()))}"
-        )
-    v0 = v if isinstance(v, Tensor) else torch.tensor(float(v), dtype=x_seq.dtype, device=x_seq.device)
-    k_t = k if isinstance(k, Tensor) else torch.tensor(float(k), dtype=torch.float64, device=x_seq.device)
-    floats: list[float] = []
-    slots: list[int] = []
-    tensors: list[Tensor] = []
-    for i, value in enumerate(surrogate.param_values):
-        if isinstance(value, Tensor):
-            slots.append(i)
-            tensors.append(value)
-            floats.append(0.0)
-        else:
-            floats.append(float(value))
-    spikes, v_last, v_seq, _ = torch.ops.spikegrad.multi_step(
-        x_seq,
-        v0,
-        k_t,
-        definition.__name__,
-        surrogate.spiking,
-        floats,
-        slots,
-        tensors,
-        float(dyn.v_threshold),
-        None if dyn.v_reset is None else float(dyn.v_reset),
-        dyn.detach_reset,
-        dyn.leaky,
-        dyn.decay_input,
+def _plan(node: Any, x: Tensor, tensors: Sequence[Tensor], store_v_seq: bool, layout: Layout) -> Plan:
+    grad_mode = torch.is_grad_enabled()
+    grad_x = grad_mode and x.requires_grad
+    grad_tensors = tuple(grad_mode and t.requires_grad for t in tensors)
+    flat = tuple(t.dim() > 0 for t in tensors)
+    key = (
+        type(node),
+        node.step_method,
+        layout.key,
+        x.dtype,
+        x.device.type,
+        route(x.device),
+        grad_x,
+        grad_tensors,
+        tuple(t.dtype for t in tensors),
+        flat,
+        tuple(t.numel() == 1 for t in tensors),
         store_v_seq,
     )
-    return spikes, v_last, (v_seq if store_v_seq else None)
+    plan = _PLANS.get(key)
+    if plan is None:
+        with _LOCK:
+            plan = _PLANS.get(key)
+            if plan is None:
+                plan = _in_fresh_thread(
+                    _build, node, x, tensors, layout, grad_x, grad_tensors, flat, store_v_seq
+                )
+                _PLANS[key] = plan
+    return plan
+
+
+def _in_fresh_thread(fn: Callable[..., Plan], *args: Any) -> Plan:
+    """Run ``fn`` on a thread of its own: tracing needs the dispatcher's thread-local state
+    as a plain call has it, and the first call may come from inside another operator (a
+    compiled graph runs the fused operator below autograd and functionalization)."""
+    result: list[Any] = []
+
+    def target() -> None:
+        try:
+            result.append(fn(*args))
+        except BaseException as exc:  # re-raised on the caller's thread
+            result.append(exc)
+
+    worker = threading.Thread(target=target, name="spikegrad-plan")
+    worker.start()
+    worker.join()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]  # type: ignore[no-any-return]
+
+
+def _build(
+    node: Any,
+    x: Tensor,
+    tensors: Sequence[Tensor],
+    layout: Layout,
+    grad_x: bool,
+    grad_tensors: tuple[bool, ...],
+    flat: tuple[bool, ...],
+    store_v_seq: bool,
+) -> Plan:
+    from ..surrogate.custom import Surrogate  # noqa: F401  (the stand-in reads definitions)
+
+    step = getattr(node, node.step_method)
+    programs = trace_step(
+        node,
+        step,
+        layout,
+        x.dtype,
+        [t.dtype for t in tensors],
+        [t.numel() == 1 for t in tensors],
+        grad_x,
+        grad_tensors,
+        store_v_seq,
+        x.device,
+        flat,
+    )
+    compile_ = _compiler(x.device)
+    try:
+        forward = compile_(programs.forward)
+        backward = compile_(programs.backward)
+    except Untranslatable as exc:
+        raise UntraceableStep(
+            f"{type(node).__name__}: its step uses {exc}, which the fused kernels do not implement; "
+            "use backend='reference' for this neuron (the plain loop over time)"
+        ) from None
+    return Plan(
+        layout, programs, compile_, forward, backward, x.dtype, grad_x, grad_tensors, store_v_seq, flat
+    )
+
+
+def _compiler(device: torch.device) -> Callable[[LoopProgram], Callable[[Sequence[Any], int, int], None]]:
+    if route(device) == "cpp":
+        return cpp_loop.kernel
+    from . import triton_loop
+
+    return triton_loop.kernel
+
+
+def _without_saved(program: LoopProgram) -> LoopProgram:
+    """The forward without the outputs only the backward reads (inference, no grad)."""
+    keep = [i for i, slot in enumerate(program.outputs) if not slot.name.startswith("saved:")]
+    if len(keep) == len(program.outputs):
+        return program
+    graph = program.graph.graph
+    (output,) = [n for n in graph.nodes if n.op == "output"]
+    values = list(output.args[0])
+    new_graph = torch.fx.Graph()
+    env: dict[torch.fx.Node, torch.fx.Node] = {}
+    for node in graph.nodes:
+        if node.op == "output":
+            new_graph.output(
+                tuple(env[values[i]] if isinstance(values[i], torch.fx.Node) else values[i] for i in keep)
+            )
+        else:
+            env[node] = new_graph.node_copy(node, lambda n: env[n])
+    new_graph.eliminate_dead_code()
+    module = torch.fx.GraphModule(torch.nn.Module(), new_graph)
+    return LoopProgram(module, program.inputs, tuple(program.outputs[i] for i in keep), program.reverse)
+
+
+def _kernel_tensor(t: Tensor, shape: torch.Size, flat: bool) -> Tensor:
+    """A parameter as the kernel reads it: one element, or one value per neuron."""
+    if t.numel() == 1:
+        return t.detach().reshape(1)
+    if not flat:
+        raise ValueError("a 0-dim parameter with more than one element")  # cannot happen
+    return t.detach().expand(shape).contiguous().view(-1)
+
+
+# --------------------------------------------------------------------------- the calls
+
+
+def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Tensor, Tensor | None]:
+    """``T`` steps of ``node`` fused; updates its state. Returns ``(outputs, v_seq or None)``."""
+    state = node.state_names()
+    layout = layout_of(node, state)
+    tensors = _tensors(node, layout, x_seq)
+    plan = _plan(node, x_seq, tensors, store_v_seq, layout)
+    states0 = [getattr(node, name) for name in state]
+    scalars = _scalars(node, layout)
+    if (
+        plan.grad_x
+        or any(plan.grad_tensors)
+        or (torch.is_grad_enabled() and any(s.requires_grad for s in states0))
+    ):
+        results = _FusedNeuron.apply(plan, scalars, x_seq, len(states0), *states0, *tensors)
+    else:
+        results = _forward(plan, scalars, x_seq, states0, tensors, save=False)[0]
+    out, *finals = results[: 1 + len(state)]
+    for name, value in zip(state, finals, strict=True):
+        setattr(node, name, value)
+    return out, (results[1 + len(state)] if store_v_seq else None)
+
+
+def single_step(node: Any, x: Tensor) -> Tensor:
+    """One step of ``node`` fused (the loop kernels with ``T = 1``)."""
+    out, _ = multi_step(node, x.unsqueeze(0))
+    return out[0]
+
+
+def _forward(
+    plan: Plan,
+    scalars: Sequence[float],
+    x_seq: Tensor,
+    states0: Sequence[Tensor],
+    tensors: Sequence[Tensor],
+    save: bool,
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Run the forward kernel. Returns ``(outputs, saved)``: outputs are the ``[T, *shape]``
+    output, the final states and ``v_seq`` if stored; saved the per-step tensors the
+    backward reads (``x`` among them by reference)."""
+    steps, shape = x_seq.shape[0], x_seq.shape[1:]
+    n = math.prod(shape)
+    dtype = plan.dtype
+    x = x_seq.detach().contiguous().view(steps, n)
+    out = torch.empty((steps, n), dtype=dtype, device=x.device)
+    finals = [torch.empty(n, dtype=dtype, device=x.device) for _ in states0]
+    v_seq = [torch.empty((steps, n), dtype=dtype, device=x.device)] if plan.store_v_seq else []
+    programs = plan.programs
+    saved_out = (
+        [
+            torch.empty((steps, n), dtype=d, device=x.device)
+            for name, d in zip(programs.saved, programs.saved_dtypes, strict=True)
+            if name != "x"
+        ]
+        if save
+        else []
+    )
+    args: list[Any] = [x, *(s.detach().reshape(n) for s in states0), *scalars]
+    args += [_kernel_tensor(t, shape, f) for t, f in zip(tensors, plan.flat_tensors, strict=True)]
+    args += [out, *finals, *v_seq, *saved_out]
+    (plan.forward if save else plan.forward_only)(args, n, steps)
+    outputs = [out.view(x_seq.shape), *(f.view(shape) for f in finals), *(v.view(x_seq.shape) for v in v_seq)]
+    saved: list[Tensor] = []
+    if save:
+        it = iter(saved_out)
+        saved = [x if name == "x" else next(it) for name in programs.saved]
+    return outputs, saved
+
+
+def _keep_graph() -> bool:
+    """Whether the running backward keeps the graph (``retain_graph=True``): then the
+    saved buffers must survive it. Unknown on a torch without the query: assume kept."""
+    query = getattr(torch._C._autograd, "_get_current_graph_task_keep_graph", None)
+    return True if query is None else bool(query())
+
+
+def _backward(
+    plan: Plan,
+    scalars: Sequence[float],
+    saved: Sequence[Tensor],
+    tensors: Sequence[Tensor],
+    grads: tuple[Tensor | None, Sequence[Tensor | None], Tensor | None],
+    step_shape: torch.Size,
+    steps: int,
+    device: torch.device,
+    reuse: bool,
+) -> tuple[Tensor | None, list[Tensor], list[Tensor]]:
+    """Run the backward kernel on the gradients ``(of the output, of the final states, of
+    v_seq)``. Returns ``(grad x [T, N] or None, grads of the initial states [N], per-neuron
+    sums of the parameters' gradients [N])``."""
+    g_out, g_finals, g_v_seq = grads
+    dtype = plan.dtype
+    n = math.prod(step_shape)
+
+    def flat(g: Tensor | None, shape: tuple[int, ...]) -> Tensor:
+        if g is None:
+            return torch.zeros(shape, dtype=dtype, device=device)
+        return g.to(dtype).contiguous().view(shape)
+
+    args: list[Any] = [*saved, *scalars]
+    args += [_kernel_tensor(t, step_shape, f) for t, f in zip(tensors, plan.flat_tensors, strict=True)]
+    args += [flat(g_out, (steps, n)), *(flat(g, (n,)) for g in g_finals)]
+    if plan.store_v_seq:
+        args.append(flat(g_v_seq, (steps, n)))
+    g_x = None
+    if plan.grad_x:
+        g_x = _reusable(plan, saved) if reuse else None
+        if g_x is None:
+            g_x = torch.empty((steps, n), dtype=dtype, device=device)
+        args.append(g_x)
+    g_states = [torch.empty(n, dtype=dtype, device=device) for _ in g_finals]
+    args += g_states
+    sums = [
+        torch.empty(n, dtype=slot.dtype, device=device)
+        for slot in plan.programs.backward.outputs
+        if slot.kind == "accumulate"
+    ]
+    args += sums
+    plan.backward(args, n, steps)
+    return g_x, g_states, sums
+
+
+def _reusable(plan: Plan, saved: Sequence[Tensor]) -> Tensor | None:
+    """A saved per-step buffer the input's gradient may overwrite: one the forward wrote
+    (not the input itself), of the gradient's dtype, when the graph is freed after this backward."""
+    for name, t in zip(plan.programs.saved, saved, strict=True):
+        if name != "x" and name not in plan.layout.state and t.dtype == plan.dtype:
+            return t
+    return None
+
+
+class _FusedNeuron(torch.autograd.Function):
+    """``T`` fused steps as one autograd node.
+
+    The saved per-step buffers are intermediates of the kernel, not outputs, so this
+    Function takes ``ctx`` in ``forward`` rather than a ``setup_context``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, plan: Plan, scalars: list[float], x_seq: Tensor, n_states: int, *tensors: Tensor
+    ) -> tuple[Tensor, ...]:  # type: ignore[override]
+        states0, params = tensors[:n_states], tensors[n_states:]
+        outputs, saved = _forward(plan, scalars, x_seq, states0, params, save=True)
+        ctx.plan = plan
+        ctx.scalars = scalars
+        ctx.n_states = n_states
+        ctx.shapes = [s.shape for s in states0] + [p.shape for p in params]
+        ctx.x_shape = x_seq.shape
+        ctx.device = x_seq.device
+        ctx.save_for_backward(*saved, *params)
+        ctx.set_materialize_grads(False)
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor | None) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        plan: Plan = ctx.plan
+        try:
+            unpacked = ctx.saved_tensors
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{exc} A neuron's state was carried over from a batch whose graph was already "
+                "backpropagated: call spikegrad.functional.reset_net(net) after each batch (or "
+                "functional.detach_net(net) for truncated backpropagation through time)."
+            ) from None
+        n_saved = len(plan.programs.saved)
+        saved, params = list(unpacked[:n_saved]), list(unpacked[n_saved:])
+        n_states = ctx.n_states
+        g_out, g_finals = grads[0], list(grads[1 : 1 + n_states])
+        g_v_seq = grads[1 + n_states] if plan.store_v_seq else None
+        reuse = not torch.is_grad_enabled() and not _keep_graph()
+        g_x, g_states, sums = _backward(
+            plan,
+            ctx.scalars,
+            saved,
+            params,
+            (g_out, g_finals, g_v_seq),
+            ctx.x_shape[1:],
+            ctx.x_shape[0],
+            ctx.device,
+            reuse,
+        )
+        needs = ctx.needs_input_grad
+        grad_x = g_x.view(ctx.x_shape) if g_x is not None and needs[2] else None
+        result: list[Tensor | None] = [None, None, grad_x, None]
+        for i, g_state in enumerate(g_states):
+            result.append(g_state.view(ctx.shapes[i]) if needs[4 + i] else None)
+        it = iter(sums)
+        for j, need in enumerate(plan.grad_tensors):
+            g: Tensor | None = next(it) if need else None
+            shape = ctx.shapes[n_states + j]
+            if g is not None and needs[4 + n_states + j]:
+                g = g.sum().reshape(shape) if not plan.flat_tensors[j] else _sum_to(g, ctx.x_shape[1:], shape)
+                result.append(g.to(params[j].dtype))
+            else:
+                result.append(None)
+        return tuple(result)
+
+
+def _sum_to(g: Tensor, step_shape: torch.Size, shape: torch.Size) -> Tensor:
+    """Per-neuron gradient sums back to the parameter's shape (it was broadcast to the step)."""
+    return g.view(step_shape).sum_to_size(shape)

@@ -1,47 +1,52 @@
-"""The multi-step reference: a plain loop over time of :func:`spikegrad.neuron.dynamics.step`.
+"""The multi-step reference: the neuron's own step, called once per time step.
 
 Autograd differentiates it step by step. It is the oracle every fused kernel is tested
-against, and the implementation behind ``backend='reference'``.
+against, and what ``backend='reference'`` runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from ..neuron.dynamics import Dynamics, Surrogate, step
+
+@contextlib.contextmanager
+def stepping(node: Any) -> Iterator[None]:
+    """Mark ``node`` as inside a step, so that its ``single_step_forward`` (which a user's
+    step may call through ``super()``) runs the bare step without checks or bookkeeping."""
+    node.__dict__["_binding"] = True
+    try:
+        yield
+    finally:
+        del node.__dict__["_binding"]
 
 
-def multi_step(
-    dyn: Dynamics,
-    surrogate: Surrogate,
-    x_seq: Tensor,
-    v: Tensor | float,
-    k: Tensor | float,
-    store_v_seq: bool = False,
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Run ``T = x_seq.shape[0]`` steps.
+def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Tensor, Tensor | None]:
+    """Run ``T = x_seq.shape[0]`` steps of ``node`` on its state (which it updates).
 
     Args:
-        dyn: the neuron's equations.
-        surrogate: the spike function (a surrogate module).
-        x_seq: inputs, shape ``[T, *shape]``.
-        v: initial potential, a number or a tensor broadcastable to ``shape``.
-        k: leak factor (``1/tau`` or ``sigmoid(w)``), ignored for IF.
-        store_v_seq: also return the post-reset potential of every step.
+        node: a neuron whose state variables are tensors of one step's shape.
+        x_seq: inputs ``[T, *shape]``, ``T >= 1``.
+        store_v_seq: also return ``v`` after every step.
 
     Returns:
-        ``(spikes [T, *shape], final v [*shape], v_seq [T, *shape] or None)``.
+        ``(outputs [T, *shape], v_seq [T, *shape] or None)``.
     """
-    spikes, vs = [], []
-    if not isinstance(v, Tensor) or v.shape != x_seq.shape[1:]:
-        v = torch.broadcast_to(torch.as_tensor(v, dtype=x_seq.dtype, device=x_seq.device), x_seq.shape[1:])
-    for x in x_seq.unbind(0):
-        s, _, v = step(dyn, surrogate, x, v, k)
-        spikes.append(s)
-        if store_v_seq:
-            vs.append(v)
-    if not spikes:
-        empty = x_seq.new_empty(x_seq.shape)
-        return empty, v, (empty if store_v_seq else None)
-    return torch.stack(spikes), v, (torch.stack(vs) if store_v_seq else None)
+    step = getattr(node, node.step_method)
+    outputs, vs = [], []
+    with stepping(node):
+        for x in x_seq.unbind(0):
+            outputs.append(step(x))
+            if store_v_seq:
+                vs.append(node.v)
+    return torch.stack(outputs), (torch.stack(vs) if store_v_seq else None)
+
+
+def single_step(node: Any, x: Tensor) -> Tensor:
+    """One step of ``node`` on its state."""
+    with stepping(node):
+        return getattr(node, node.step_method)(x)  # type: ignore[no-any-return]

@@ -1,7 +1,5 @@
-"""Spiking neurons: IF, LIF and parametric LIF, with state and single-/multi-step modes.
-
-The equations are pure functions in :mod:`spikegrad.neuron.dynamics`; the modules here
-hold the constants, a surrogate spike function and the membrane potential ``v``.
+"""Spiking neurons: each one definition (parameters, state, one step), from which the module,
+both step modes, the reference loop and the fused kernels are derived.
 
 Example:
     >>> import torch
@@ -16,9 +14,8 @@ Example:
 
 from __future__ import annotations
 
-from . import dynamics
 from .base_node import DEFAULT_BACKEND, BaseNode
-from .dynamics import Dynamics
 from .nodes import IFNode, LIFNode, ParametricLIFNode
+from .params import Param, State
 
-__all__ = ["DEFAULT_BACKEND", "BaseNode", "Dynamics", "IFNode", "LIFNode", "ParametricLIFNode", "dynamics"]
+__all__ = ["DEFAULT_BACKEND", "BaseNode", "IFNode", "LIFNode", "Param", "ParametricLIFNode", "State"]

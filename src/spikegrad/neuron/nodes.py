@@ -1,13 +1,30 @@
-"""IF, LIF and parametric LIF neurons (SpikingJelly's equations, defaults and names)."""
+"""IF, LIF and parametric LIF neurons (SpikingJelly's equations, defaults and names).
+
+Each class is one definition: its parameters and its charge equation. Firing, reset,
+state, both step modes and the fused kernels come from :class:`~.base_node.BaseNode`.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .base_node import DEFAULT_BACKEND, BaseNode, Checked, check_bool, check_time_constant
+from .base_node import BaseNode
+from .params import Param, flag, number
+
+TAU = number("tau", 2.0, "membrane time constant; the leak per step is 1/tau", low=1.0)
+DECAY_INPUT = flag("decay_input", True, "scale the input by 1/tau too")
+INIT_TAU = Param(
+    "init_tau",
+    2.0,
+    TAU.check,
+    TAU.rule,
+    "initial time constant; w starts at -ln(init_tau - 1)",
+    attribute=False,
+)
 
 
 class IFNode(BaseNode):
@@ -20,7 +37,7 @@ class IFNode(BaseNode):
         detach_reset: cut the gradient through the reset (default False).
         step_mode: ``'s'`` (default) or ``'m'``.
         store_v_seq: keep the potential of every step in ``v_seq`` (default False).
-        backend: multi-step kernel, ``'reference'`` or ``'fused'``.
+        backend: ``'auto'`` (default), ``'fused'`` or ``'reference'``.
 
     Shape and errors: see :class:`~spikegrad.neuron.BaseNode`.
 
@@ -34,22 +51,8 @@ class IFNode(BaseNode):
         tensor([0.8000])
     """
 
-    def __init__(
-        self,
-        v_threshold: float = 1.0,
-        v_reset: float | None = 0.0,
-        surrogate_function: nn.Module | None = None,
-        detach_reset: bool = False,
-        step_mode: str = "s",
-        store_v_seq: bool = False,
-        backend: str = DEFAULT_BACKEND,
-    ) -> None:
-        super().__init__(
-            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend
-        )
-
-    def charge_equation(self) -> tuple[bool, bool, Tensor | float]:
-        return False, True, 0.0
+    def neuronal_charge(self, x: Tensor) -> None:
+        self.v = self.v + x
 
 
 class LIFNode(BaseNode):
@@ -81,32 +84,16 @@ class LIFNode(BaseNode):
         [0.3, 0.45, 0.975, 0.3375, 0.0]
     """
 
-    tau = Checked(check_time_constant)
-    decay_input = Checked(check_bool)
+    params = (TAU, DECAY_INPUT, *BaseNode.params)
+    tau: float
+    decay_input: bool
 
-    def __init__(
-        self,
-        tau: float = 2.0,
-        decay_input: bool = True,
-        v_threshold: float = 1.0,
-        v_reset: float | None = 0.0,
-        surrogate_function: nn.Module | None = None,
-        detach_reset: bool = False,
-        step_mode: str = "s",
-        store_v_seq: bool = False,
-        backend: str = DEFAULT_BACKEND,
-    ) -> None:
-        super().__init__(
-            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend
-        )
-        self.tau = tau
-        self.decay_input = decay_input
-
-    def charge_equation(self) -> tuple[bool, bool, Tensor | float]:
-        return True, self.decay_input, 1.0 / self.tau
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, tau={self.tau}, decay_input={self.decay_input}"
+    def neuronal_charge(self, x: Tensor) -> None:
+        k = 1.0 / self.tau
+        if self.decay_input:
+            self.v = self.v + k * (x - (self.v - self.v_rest))
+        else:
+            self.v = self.v - k * (self.v - self.v_rest) + x
 
 
 class ParametricLIFNode(BaseNode):
@@ -133,25 +120,11 @@ class ParametricLIFNode(BaseNode):
         (4.0, ['w'])
     """
 
-    decay_input = Checked(check_bool)
+    params = (INIT_TAU, DECAY_INPUT, *BaseNode.params)
+    decay_input: bool
 
-    def __init__(
-        self,
-        init_tau: float = 2.0,
-        decay_input: bool = True,
-        v_threshold: float = 1.0,
-        v_reset: float | None = 0.0,
-        surrogate_function: nn.Module | None = None,
-        detach_reset: bool = False,
-        step_mode: str = "s",
-        store_v_seq: bool = False,
-        backend: str = DEFAULT_BACKEND,
-    ) -> None:
-        super().__init__(
-            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq, backend
-        )
-        init_tau = check_time_constant(type(self).__name__, "init_tau", init_tau)
-        self.decay_input = decay_input
+    def setup(self, init_tau: Any = 2.0) -> None:  # type: ignore[override]
+        init_tau = INIT_TAU.check(type(self).__name__, "init_tau", init_tau)  # type: ignore[misc]
         self.w = nn.Parameter(torch.tensor(-math.log(init_tau - 1.0)))
 
     @property
@@ -159,8 +132,12 @@ class ParametricLIFNode(BaseNode):
         """The current time constant ``1 / sigmoid(w)`` (a number, no gradient)."""
         return 1.0 / torch.sigmoid(self.w.detach()).item()
 
-    def charge_equation(self) -> tuple[bool, bool, Tensor | float]:
-        return True, self.decay_input, torch.sigmoid(self.w)
+    def neuronal_charge(self, x: Tensor) -> None:
+        k = self.w.sigmoid()
+        if self.decay_input:
+            self.v = self.v + k * (x - (self.v - self.v_rest))
+        else:
+            self.v = self.v - k * (self.v - self.v_rest) + x
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, tau={round(self.tau, 6)}, decay_input={self.decay_input}"
+        return f"{super().extra_repr()}, tau={round(self.tau, 6)}"
