@@ -81,8 +81,8 @@ def unfusable(node: Any, x: Tensor) -> str | None:
     """Why ``node`` cannot run fused on ``x`` (``None`` if it can)."""
     if _stochastic(node):
         return (
-            f"{type(node.surrogate_function).__name__} draws random numbers at every step from torch's generator, so its "
-            "neurons run the reference loop; use backend='auto' or 'reference'"
+            f"{type(node.surrogate_function).__name__} draws random numbers at every step from torch's "
+            "generator, so its neurons run the reference loop; use backend='auto' or 'reference'"
         )
     return fused_available(x.device, x.dtype)
 
