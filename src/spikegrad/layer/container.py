@@ -29,7 +29,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..base import MemoryModule, StepModule
+from ..base import MemoryModule, StepModule, check_step_mode
 from ..functional import step_by_step
 from ._base import MultiStepOnly, check_sequence, merge_time
 
@@ -208,6 +208,8 @@ class StepModeContainer(nn.Sequential, StepModule):
                 f"{name}: stateful must be a bool (the signature is StepModeContainer(stateful, "
                 f"step_mode, *layers)), got {type(stateful).__name__}"
             )
+        # checked before nn.Module sees it: a layer passed as step_mode would become a submodule
+        step_mode = check_step_mode(step_mode, self.step_modes, name)
         check_single_step_layers(name, layers, allow_stateful=stateful)
         super().__init__(*layers)
         self.stateful = stateful

@@ -131,9 +131,9 @@ class DropConnectLinear(MemoryModule):
     r"""A linear layer with DropConnect: each weight is dropped with probability ``p``.
 
     In training every sample of the batch gets its own weight (and bias) mask, kept with
-    probability ``1 - p``; the masks are redrawn at every step, or drawn once and kept until
-    :func:`~spikegrad.functional.reset_net` with ``invariant=True``. The output is
-    ``activation(W_masked x + b_masked)``.
+    probability ``1 - p``; the masks are redrawn at every step, or drawn once and kept (the
+    memories ``weight_mask`` and ``bias_mask``) until :func:`~spikegrad.functional.reset_net`
+    with ``invariant=True``. The output is ``activation(W_masked x + b_masked)``.
 
     In eval mode the pre-activation of each output is approximated by a Gaussian with the
     moments of the masked sum, and the output is the mean of ``activation`` over
@@ -175,8 +175,8 @@ class DropConnectLinear(MemoryModule):
         torch.Size([4, 3])
     """
 
-    dropped_w: Tensor | None  # memories
-    dropped_b: Tensor | None
+    weight_mask: Tensor | None  # memories: the kept weights and biases, [N, out, in] and [N, out]
+    bias_mask: Tensor | None
 
     _DEFAULT_ACTIVATION: Any = object()
 
@@ -208,9 +208,8 @@ class DropConnectLinear(MemoryModule):
         self.samples_num = samples_num
         self.invariant = bool(invariant)
         self.activation = nn.ReLU() if activation is self._DEFAULT_ACTIVATION else activation
-        self.register_memory("dropped_w", None)
-        if self.bias is not None:
-            self.register_memory("dropped_b", None)
+        self.register_memory("weight_mask", None)
+        self.register_memory("bias_mask", None)
 
     def reset_parameters(self) -> None:
         """Initialise ``weight`` and ``bias`` as :class:`torch.nn.Linear` does."""
@@ -225,14 +224,17 @@ class DropConnectLinear(MemoryModule):
         if isinstance(self.activation, MemoryModule):
             self.activation.reset()
 
-    def drop(self, batch_size: int) -> tuple[Tensor, Tensor | None]:
-        """Per-sample masked copies of ``weight`` ``[N, out, in]`` and ``bias`` ``[N, out]``."""
+    def draw_masks(self, batch_size: int) -> tuple[Tensor, Tensor | None]:
+        """Draw and keep per-sample masks of the kept weights ``[N, out, in]`` and biases ``[N, out]``."""
         weight, bias = self.weight, self.bias
-        keep_w = torch.rand(batch_size, *weight.shape, dtype=weight.dtype, device=weight.device) >= self.p
-        if bias is None:
-            return weight * keep_w, None
-        keep_b = torch.rand(batch_size, *bias.shape, dtype=bias.dtype, device=bias.device) >= self.p
-        return weight * keep_w, bias * keep_b
+        self.weight_mask = (
+            torch.rand(batch_size, *weight.shape, dtype=weight.dtype, device=weight.device) >= self.p
+        )
+        if bias is not None:
+            self.bias_mask = (
+                torch.rand(batch_size, *bias.shape, dtype=bias.dtype, device=bias.device) >= self.p
+            )
+        return self.weight_mask, self.bias_mask
 
     def single_step_forward(self, x: Tensor) -> Tensor:
         if self.training:
@@ -245,18 +247,18 @@ class DropConnectLinear(MemoryModule):
             raise ValueError(
                 f"{name} in training expects steps [N, {self.in_features}], got {tuple(x.shape)}"
             )
-        if not self.invariant or self.dropped_w is None:
-            self.dropped_w, dropped_b = self.drop(x.shape[0])
-            if dropped_b is not None:
-                self.dropped_b = dropped_b
-        elif self.dropped_w.shape[0] != x.shape[0]:
+        weight_mask, bias_mask = self.weight_mask, self.bias_mask
+        if not self.invariant or weight_mask is None:
+            weight_mask, bias_mask = self.draw_masks(x.shape[0])
+        elif weight_mask.shape[0] != x.shape[0]:
             raise ValueError(
-                f"{name}: the invariant masks were drawn for a batch of {self.dropped_w.shape[0]}, got "
+                f"{name}: the invariant masks were drawn for a batch of {weight_mask.shape[0]}, got "
                 f"{x.shape[0]}; call spikegrad.functional.reset_net(net) between batches"
             )
-        out = torch.bmm(self.dropped_w, x.unsqueeze(-1)).squeeze(-1)
-        if self.bias is not None and self.dropped_b is not None:
-            out = out + self.dropped_b
+        # the masked weights are recomputed at every step, so that kept masks never hold a graph
+        out = torch.bmm(self.weight * weight_mask, x.unsqueeze(-1)).squeeze(-1)
+        if self.bias is not None and bias_mask is not None:
+            out = out + self.bias * bias_mask
         return out if self.activation is None else self.activation(out)
 
     def _expected_output(self, x: Tensor) -> Tensor:
