@@ -65,7 +65,7 @@ def test_layers_match_torch_in_both_modes(make, make_twin, step_shape):
             r"Upsample .*\[T, N, C, L\], \[T, N, C, H, W\]",
         ),
         (layer.Flatten(step_mode="m"), (4,), r"\[T, N, \*shape\]"),
-        (layer.Linear(4, 2, step_mode="m"), (4,), r"Linear in step_mode 'm' expects \[T, N, \*shape\]"),
+        (layer.Linear(4, 2, step_mode="m"), (4,), r"Linear in step_mode 'm' expects \[T, \*, in_features\]"),
         (layer.WSLinear(4, 2, step_mode="m"), (4,), r"WSLinear in step_mode 'm'"),
         (layer.WSConv2d(1, 1, 3, step_mode="m"), (1, 5, 5), r"WSConv2d in step_mode 'm'"),
     ],

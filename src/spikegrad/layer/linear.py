@@ -24,13 +24,18 @@ from .conv import _check_eps, standardize_weight
 
 
 class Linear(StepModeLayer, nn.Linear):
-    """:class:`torch.nn.Linear` with ``step_mode``; input ``[N, *, in]`` or ``[T, N, *, in]``.
+    """:class:`torch.nn.Linear` with ``step_mode``; input ``[N, *, in]`` or ``[T, *, in]``.
+
+    The layer acts on the last dimension, so in ``'m'`` mode it runs on the whole sequence as
+    it is (no merging needed).
 
     Args:
         in_features, out_features, bias: as :class:`torch.nn.Linear`.
         step_mode: ``'s'`` (default) or ``'m'``.
         device, dtype: keyword-only, as in torch.
     """
+
+    layout = "[T, *, in_features]"
 
     def __init__(
         self,
@@ -44,6 +49,11 @@ class Linear(StepModeLayer, nn.Linear):
     ) -> None:
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         self.step_mode = step_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.step_mode == "m":
+            self.check_multi_step_input(x)
+        return F.linear(x, self.weight, self.bias)
 
 
 class WSLinear(Linear):
