@@ -33,3 +33,15 @@ def test_every_public_layer_has_a_docstring_with_its_arguments(name):
     params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "args", "kwargs")]
     if params:
         assert "Args:" in doc, name
+
+
+def test_layers_doc_example_prints_what_it_shows(capsys):
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "layers.md").read_text()
+    code, expected = re.search(
+        r"```python\n(import torch.*?)```\n\n```text\n(.*?)```", doc, flags=re.S
+    ).groups()
+    exec(compile(code, "docs/layers.md", "exec"), {"__name__": "docs_example"})
+    assert capsys.readouterr().out == expected
