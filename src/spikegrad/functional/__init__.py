@@ -1,4 +1,18 @@
-"""Whole-network helpers: reset, step mode, truncation, and running layers over time.
+"""Functions over whole networks and sequences, SpikingJelly's ``functional`` names.
+
+* network state and mode (:mod:`.network`): :func:`reset_net`, :func:`detach_net`,
+  :func:`set_step_mode`;
+* running layers over time (:mod:`.forward`): :func:`multi_step_forward`,
+  :func:`seq_to_ann_forward`, :func:`chunk_multi_step_forward` and the time-last variants;
+* losses (:mod:`.loss`): :func:`temporal_efficient_training_cross_entropy`,
+  :func:`spike_similar_loss`, :func:`kernel_dot_product`;
+* neuron steps with explicit state (:mod:`.neuron_steps`): :func:`lif_charge`,
+  :func:`voltage_reset`, :func:`if_step` ... :func:`plif_multi_step`;
+* layer steps with explicit state (:mod:`.layer_steps`): :func:`delay_step`,
+  :func:`synapse_filter_step`, :func:`neunorm_step`;
+* helpers (:mod:`.misc`): :func:`first_spike_index`, :func:`delay`, :func:`redundant_one_hot`,
+  :func:`kaiming_normal_conv_linear_weight`, :func:`set_threshold_margin`;
+* inference (:mod:`.conv_bn`): :func:`fuse_conv_bn_eval_modules`.
 
 Example:
     >>> import torch
@@ -12,136 +26,64 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from .conv_bn import fuse_conv_bn_eval_modules
+from .forward import (
+    Stage,
+    Stages,
+    chunk_multi_step_forward,
+    merged_time,
+    multi_step_forward,
+    seq_to_ann_forward,
+    step_by_step,
+    t_last_multi_step_forward,
+    t_last_seq_to_ann_forward,
+)
+from .layer_steps import delay_step, neunorm_step, synapse_filter_step
+from .loss import kernel_dot_product, spike_similar_loss, temporal_efficient_training_cross_entropy
+from .misc import delay, first_spike_index, kaiming_normal_conv_linear_weight, redundant_one_hot, set_threshold_margin
+from .network import detach_net, reset_net, set_step_mode
+from .neuron_steps import (
+    if_multi_step,
+    if_step,
+    lif_charge,
+    lif_multi_step,
+    lif_step,
+    plif_multi_step,
+    plif_step,
+    voltage_reset,
+)
 
-import torch
-from torch import Tensor, nn
-
-from .base import MemoryModule, StepModule, check_step_mode
-
-Stage = nn.Module | Callable[[Tensor], Tensor]
-Stages = Stage | Sequence[Stage]
-
-
-def reset_net(net: nn.Module) -> None:
-    """Return every memory module in ``net`` (``net`` included) to its initial state.
-
-    Call it between independent sequences (batches). It walks ``net.modules()`` at each
-    call, so modules added after the network was built are reset too.
-    """
-    for module in net.modules():
-        if isinstance(module, MemoryModule):
-            module.reset()
-
-
-def detach_net(net: nn.Module) -> None:
-    """Cut the autograd history of every memory in ``net`` (truncated BPTT); values are kept."""
-    for module in net.modules():
-        if isinstance(module, MemoryModule):
-            module.detach()
-
-
-def set_step_mode(net: nn.Module, step_mode: str) -> None:
-    """Set ``step_mode`` of every step-mode aware module in ``net`` (``net`` included).
-
-    The layers inside a :class:`~spikegrad.layer.SeqToANNContainer` are left alone: the
-    container feeds them single steps (``[T*N, ...]``) whatever the network's mode.
-
-    Raises:
-        ValueError: ``step_mode`` is not ``'s'`` or ``'m'``, or a module of ``net`` cannot
-            run in that mode (e.g. a ``SeqToANNContainer`` is multi-step only).
-    """
-    check_step_mode(step_mode)
-
-    def visit(module: nn.Module, path: str) -> None:
-        if isinstance(module, StepModule):
-            if step_mode not in module.step_modes:
-                raise ValueError(
-                    f"set_step_mode: {type(module).__name__} at {path or '<root>'!r} only runs in "
-                    f"step_mode {module.step_modes}, cannot set {step_mode!r}"
-                )
-            module.step_mode = step_mode
-            if getattr(module, "steps_its_children", False):
-                return
-        for name, child in module.named_children():
-            visit(child, f"{path}.{name}" if path else name)
-
-    visit(net, "")
-
-
-def _as_callable(stages: Stages) -> Callable[[Tensor], Tensor]:
-    if isinstance(stages, Sequence):
-        chain = tuple(stages)
-
-        def run(x: Tensor) -> Tensor:
-            for stage in chain:
-                x = stage(x)
-            return x
-
-        return run
-    return stages
-
-
-def multi_step_forward(x_seq: Tensor, stages: Stages) -> Tensor:
-    """Run single-step module(s) over each time step of ``x_seq`` and stack the outputs.
-
-    Use it for modules that are stateful or must see one step at a time.
-
-    Args:
-        x_seq: input sequence ``[T, *shape]``, ``T >= 1``.
-        stages: a module or callable taking one step, or a sequence of them applied in order.
-
-    Returns:
-        ``[T, *out_shape]``.
-
-    Raises:
-        ValueError: ``x_seq`` has no time dimension or ``T == 0``.
-    """
-    return step_by_step(x_seq, _as_callable(stages))
-
-
-def seq_to_ann_forward(x_seq: Tensor, stages: Stages) -> Tensor:
-    """Run stateless module(s) once over all time steps by merging time into the batch.
-
-    ``[T, N, *shape]`` is viewed as ``[T*N, *shape]``, passed through ``stages`` and split
-    back into ``[T, N, *out_shape]``: one big call instead of T small ones. Only for
-    modules without state across steps (convolutions, pooling, batch norm...).
-
-    Args:
-        x_seq: input sequence ``[T, N, *shape]``.
-        stages: a module or callable, or a sequence of them applied in order.
-
-    Returns:
-        ``[T, N, *out_shape]``.
-
-    Raises:
-        ValueError: ``x_seq`` has fewer than two dimensions.
-    """
-    return merged_time(x_seq, _as_callable(stages))
-
-
-# The two loops above for one callable, without inspecting it: the step-mode aware layers
-# call these with their parent's bound ``forward``, which some torch.compile versions cannot
-# pass through ``isinstance``.
-
-
-def step_by_step(x_seq: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """:func:`multi_step_forward` for a single callable."""
-    _check_sequence("multi_step_forward", x_seq, 1, "[T, *shape]")
-    if x_seq.shape[0] == 0:
-        raise ValueError("multi_step_forward needs at least one time step, got T = 0")
-    return torch.stack([fn(x) for x in x_seq.unbind(0)])
-
-
-def merged_time(x_seq: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """:func:`seq_to_ann_forward` for a single callable."""
-    _check_sequence("seq_to_ann_forward", x_seq, 2, "[T, N, *shape]")
-    time_steps, batch = x_seq.shape[:2]
-    return fn(x_seq.flatten(0, 1)).unflatten(0, (time_steps, batch))
-
-
-def _check_sequence(owner: str, x_seq: object, min_dim: int, layout: str) -> None:
-    if not isinstance(x_seq, Tensor):
-        raise TypeError(f"{owner} expects a torch.Tensor {layout}, got {type(x_seq).__name__}")
-    if x_seq.dim() < min_dim:
-        raise ValueError(f"{owner} expects a sequence {layout} (time first), got shape {tuple(x_seq.shape)}")
+__all__ = [
+    "Stage",
+    "Stages",
+    "chunk_multi_step_forward",
+    "delay",
+    "delay_step",
+    "detach_net",
+    "first_spike_index",
+    "fuse_conv_bn_eval_modules",
+    "if_multi_step",
+    "if_step",
+    "kaiming_normal_conv_linear_weight",
+    "kernel_dot_product",
+    "lif_charge",
+    "lif_multi_step",
+    "lif_step",
+    "merged_time",
+    "multi_step_forward",
+    "neunorm_step",
+    "plif_multi_step",
+    "plif_step",
+    "redundant_one_hot",
+    "reset_net",
+    "seq_to_ann_forward",
+    "set_step_mode",
+    "set_threshold_margin",
+    "spike_similar_loss",
+    "step_by_step",
+    "synapse_filter_step",
+    "t_last_multi_step_forward",
+    "t_last_seq_to_ann_forward",
+    "temporal_efficient_training_cross_entropy",
+    "voltage_reset",
+]
