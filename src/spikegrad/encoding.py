@@ -288,7 +288,9 @@ class WeightedPhaseEncoder(StatefulEncoder):
     def single_step_encode(self, x: Tensor) -> Tensor:
         """The binary digits of ``x``, most significant first: ``[K, *shape]``."""
         high = 1 - 2.0 ** (-self.T)
-        _check_probabilities(type(self).__name__, x, high, f"inputs must lie in [0, 1 - 2^-K] = [0, {high:g}]")
+        _check_probabilities(
+            type(self).__name__, x, high, f"inputs must lie in [0, 1 - 2^-K] = [0, {high:g}]"
+        )
         remainder = x.clone()
         spike = x.new_empty((self.T, *x.shape))
         weight = 0.5
@@ -327,10 +329,14 @@ class _Population(nn.Module, MultiStepModule):
             or len(mean_range) != 2
             or not all(_is_finite_number(m) for m in mean_range)
         ):
-            raise ValueError(f"{name}: mean_range must be a pair of finite numbers (low, high), got {mean_range!r}")
+            raise ValueError(
+                f"{name}: mean_range must be a pair of finite numbers (low, high), got {mean_range!r}"
+            )
         if not _is_finite_number(std) or not std > 0:
             raise ValueError(f"{name}: std must be a finite number > 0, got {std!r}")
-        mean = torch.linspace(mean_range[0], mean_range[1], self.pop_dim).expand(1, self.obs_dim, self.pop_dim)
+        mean = torch.linspace(mean_range[0], mean_range[1], self.pop_dim).expand(
+            1, self.obs_dim, self.pop_dim
+        )
         self.mean = nn.Parameter(mean.clone())
         self.std = nn.Parameter(torch.full_like(mean, float(std)))
 
@@ -338,7 +344,9 @@ class _Population(nn.Module, MultiStepModule):
         """The receptive fields' response ``[N, obs_dim * pop_dim]`` to observations ``[N, obs_dim]``."""
         if not isinstance(obs, Tensor) or not obs.is_floating_point():
             got = obs.dtype if isinstance(obs, Tensor) else type(obs).__name__
-            raise TypeError(f"{type(self).__name__} expects a floating-point tensor of observations, got {got}")
+            raise TypeError(
+                f"{type(self).__name__} expects a floating-point tensor of observations, got {got}"
+            )
         if obs.numel() % self.obs_dim:
             raise ValueError(
                 f"{type(self).__name__}: observations must be [N, obs_dim] with obs_dim = {self.obs_dim}, "

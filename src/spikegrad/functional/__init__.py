@@ -40,7 +40,13 @@ from .forward import (
 )
 from .layer_steps import delay_step, neunorm_step, synapse_filter_step
 from .loss import kernel_dot_product, spike_similar_loss, temporal_efficient_training_cross_entropy
-from .misc import delay, first_spike_index, kaiming_normal_conv_linear_weight, redundant_one_hot, set_threshold_margin
+from .misc import (
+    delay,
+    first_spike_index,
+    kaiming_normal_conv_linear_weight,
+    redundant_one_hot,
+    set_threshold_margin,
+)
 from .network import detach_net, reset_net, set_step_mode
 from .neuron_steps import (
     if_multi_step,

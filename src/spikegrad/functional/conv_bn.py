@@ -3,8 +3,7 @@
 Example:
     >>> import torch
     >>> from spikegrad import functional, layer, neuron
-    >>> net = torch.nn.Sequential(
-    ...     layer.Conv2d(1, 4, 3, step_mode="m"), layer.BatchNorm2d(4, step_mode="m"), neuron.IFNode(step_mode="m"))
+    >>> net = torch.nn.Sequential(layer.Conv2d(1, 4, 3), layer.BatchNorm2d(4), neuron.IFNode())
     >>> fused = functional.fuse_conv_bn_eval_modules(net.eval())
     >>> [type(m).__name__ for m in fused.children()]
     ['Conv2d', 'IFNode']
@@ -13,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 import torch
 from torch import fx, nn
@@ -62,7 +62,9 @@ def fuse_conv_bn_eval_modules(net: nn.Module) -> fx.GraphModule:
     if not isinstance(net, nn.Module):
         raise TypeError(f"fuse_conv_bn_eval_modules expects a module, got {type(net).__name__}")
     if net.training:
-        raise ValueError("fuse_conv_bn_eval_modules: call net.eval() first (training-mode batch norm cannot be folded)")
+        raise ValueError(
+            "fuse_conv_bn_eval_modules: call net.eval() first (training-mode batch norm cannot be folded)"
+        )
     tracer = _Tracer()
     graph = tracer.trace(net)
     fused = fx.GraphModule(tracer.root, graph)
@@ -87,9 +89,9 @@ def fuse_conv_bn_eval_modules(net: nn.Module) -> fx.GraphModule:
                 "keeps no running statistics (track_running_stats=False)"
             )
         _replace_module(fused, conv_name, fuse_conv_bn_eval(modules[conv_name], bn))  # type: ignore[arg-type]
-        for bn_node in bn_nodes:
-            bn_node.replace_all_uses_with(bn_node.args[0])  # type: ignore[union-attr]
-            fused.graph.erase_node(bn_node)  # type: ignore[arg-type]
+        for bn_node in cast(list[fx.Node], bn_nodes):
+            bn_node.replace_all_uses_with(cast(fx.Node, bn_node.args[0]))
+            fused.graph.erase_node(bn_node)
 
     fused.graph.lint()
     fused.delete_all_unused_submodules()

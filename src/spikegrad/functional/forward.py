@@ -157,7 +157,9 @@ def seq_to_ann_forward(x_seq: Tensor | tuple[Tensor, ...], stages: Stages) -> Te
     leading = x_seq[0].shape[:2]
     if any(item.shape[:2] != leading for item in x_seq[1:]):
         shapes = [tuple(item.shape) for item in x_seq]
-        raise ValueError(f"seq_to_ann_forward: the sequences of a tuple must share [T, N], got shapes {shapes}")
+        raise ValueError(
+            f"seq_to_ann_forward: the sequences of a tuple must share [T, N], got shapes {shapes}"
+        )
     return _split_time(fn(*(item.flatten(0, 1) for item in x_seq)), leading[0], leading[1])
 
 
@@ -197,7 +199,9 @@ def t_last_seq_to_ann_forward(x_seq: Tensor, stages: Stages) -> Tensor | tuple[T
     return out.movedim(0, -1)
 
 
-def chunk_multi_step_forward(split_size: int, x_seq: Tensor, multi_step_module: Callable[[Tensor], Tensor]) -> Tensor:
+def chunk_multi_step_forward(
+    split_size: int, x_seq: Tensor, multi_step_module: Callable[[Tensor], Tensor]
+) -> Tensor:
     """Feed a multi-step network a long sequence ``split_size`` time steps at a time.
 
     ``x_seq`` ``[T, *shape]`` is cut into chunks ``[split_size, *shape]`` (the last one

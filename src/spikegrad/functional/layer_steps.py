@@ -50,7 +50,9 @@ def delay_step(x: Tensor, queue: tuple[Tensor, ...], delay_steps: int) -> tuple[
     if delay_steps < 0:
         raise ValueError(f"delay_step: delay_steps must be >= 0, got {delay_steps}")
     if not isinstance(queue, tuple):
-        raise TypeError(f"delay_step: queue must be a tuple of tensors (oldest first), got {type(queue).__name__}")
+        raise TypeError(
+            f"delay_step: queue must be a tuple of tensors (oldest first), got {type(queue).__name__}"
+        )
     line = (*queue, x)
     if len(line) > delay_steps:
         return line[0], line[1:]

@@ -52,10 +52,17 @@ def temporal_efficient_training_cross_entropy(x_seq: Tensor, target: Tensor) -> 
     """
     owner = "temporal_efficient_training_cross_entropy"
     if not isinstance(x_seq, Tensor) or not x_seq.is_floating_point():
-        raise TypeError(f"{owner}: x_seq must be a floating-point tensor of logits [T, N, C, *], got {_what(x_seq)}")
+        raise TypeError(
+            f"{owner}: x_seq must be a floating-point tensor of logits [T, N, C, *], got {_what(x_seq)}"
+        )
     if x_seq.dim() < 3:
         raise ValueError(f"{owner}: x_seq must be [T, N, C, *] logits, got shape {tuple(x_seq.shape)}")
-    if not isinstance(target, Tensor) or target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+    if (
+        not isinstance(target, Tensor)
+        or target.is_floating_point()
+        or target.is_complex()
+        or target.dtype == torch.bool
+    ):
         raise TypeError(f"{owner}: target must be an integer tensor of class indices, got {_what(target)}")
     time_steps, batch = x_seq.shape[:2]
     expected = (batch, *x_seq.shape[3:])
@@ -98,17 +105,20 @@ def kernel_dot_product(x: Tensor, y: Tensor, kernel: str = "linear", *args: floa
         >>> from spikegrad import functional
         >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
         >>> functional.kernel_dot_product(x, x, "polynomial", 2)
-        tensor([[1., 0.],
-                [0., 16.]])
+        tensor([[ 1.,  0.],
+                [ 0., 16.]])
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel_dot_product: kernel must be one of {KERNELS}, got {kernel!r}")
     for name, value in (("x", x), ("y", y)):
         if not isinstance(value, Tensor):
-            raise TypeError(f"kernel_dot_product: {name} must be a tensor [rows, M], got {type(value).__name__}")
+            raise TypeError(
+                f"kernel_dot_product: {name} must be a tensor [rows, M], got {type(value).__name__}"
+            )
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(
-            f"kernel_dot_product: x and y must be [N, M] and [K, M], got {tuple(x.shape)} and {tuple(y.shape)}"
+            "kernel_dot_product: x and y must be [N, M] and [K, M], "
+            f"got {tuple(x.shape)} and {tuple(y.shape)}"
         )
     products = x.mm(y.t())
     if kernel == "linear":
@@ -116,7 +126,9 @@ def kernel_dot_product(x: Tensor, y: Tensor, kernel: str = "linear", *args: floa
     name = {"polynomial": "the degree d", "sigmoid": "the slope alpha", "gaussian": "the width sigma"}[kernel]
     if not args or isinstance(args[0], bool) or not isinstance(args[0], numbers.Real | Tensor):
         got = repr(args[0]) if args else "nothing"
-        raise TypeError(f"kernel_dot_product: the {kernel!r} kernel needs {name} as a number after it, got {got}")
+        raise TypeError(
+            f"kernel_dot_product: the {kernel!r} kernel needs {name} as a number after it, got {got}"
+        )
     param = args[0]
     if kernel == "polynomial":
         return products.pow(param)
@@ -169,7 +181,8 @@ def spike_similar_loss(
         raise ValueError(f"spike_similar_loss: spikes must be a tensor [N, *], got {_what(spikes)}")
     if not isinstance(labels, Tensor) or labels.dim() != 2 or labels.shape[0] != spikes.shape[0]:
         raise ValueError(
-            f"spike_similar_loss: labels must be [N, C] with N = {spikes.shape[0]} as in spikes, got {_what(labels)}"
+            f"spike_similar_loss: labels must be [N, C] with N = {spikes.shape[0]} as in spikes, "
+            f"got {_what(labels)}"
         )
     flat = spikes.flatten(start_dim=1)
     measured = kernel_dot_product(flat, flat, kernel_type, *args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -183,9 +183,11 @@ def set_threshold_margin(
             training mode) the neuron does not take a tensor threshold.
     """
     if not isinstance(output_layer, nn.Module):
-        raise TypeError(f"set_threshold_margin: output_layer must be a module, got {type(output_layer).__name__}")
+        raise TypeError(
+            f"set_threshold_margin: output_layer must be a module, got {type(output_layer).__name__}"
+        )
     if not output_layer.training:
-        output_layer.v_threshold = eval_threshold
+        cast(Any, output_layer).v_threshold = eval_threshold
         return
     if not isinstance(label_one_hot, Tensor):
         raise TypeError(
@@ -195,7 +197,7 @@ def set_threshold_margin(
     thresholds: Any = torch.full_like(label_one_hot, threshold0, dtype=dtype)
     thresholds[label_one_hot == 1] = threshold1
     try:
-        output_layer.v_threshold = thresholds
+        cast(Any, output_layer).v_threshold = thresholds
     except TypeError as error:
         raise TypeError(
             f"set_threshold_margin: {type(output_layer).__name__}.v_threshold takes only a number, so "

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import warnings
+from typing import Any, cast
 
 from torch import nn
 
@@ -78,7 +79,7 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
                 UserWarning,
                 stacklevel=depth + 3,  # the caller of set_step_mode
             )
-            module.step_mode = step_mode
+            cast(Any, module).step_mode = step_mode
         for name, child in module.named_children():
             visit(child, f"{path}.{name}" if path else name, depth + 1)
 

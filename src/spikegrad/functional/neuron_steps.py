@@ -189,7 +189,8 @@ def lif_step(
     Example:
         >>> import torch
         >>> from spikegrad import functional, surrogate
-        >>> functional.lif_step(torch.tensor([1.5]), torch.tensor([0.45]), 2.0, True, 1.0, 0.0, surrogate.ATan())
+        >>> x, v = torch.tensor([1.5]), torch.tensor([0.45])
+        >>> functional.lif_step(x, v, 2.0, True, 1.0, 0.0, surrogate.ATan())
         (tensor([0.]), tensor([0.9750]))
     """
     k = 1.0 / check_time_constant("lif_step", "tau", tau)
@@ -334,12 +335,16 @@ def plif_multi_step(
         TypeError, ValueError: invalid constants, input or backend.
     """
     w = _check_w("plif_multi_step", w)
-    dyn = _dynamics("plif_multi_step", v_threshold, v_reset, detach_reset, leaky=True, decay_input=decay_input)
+    dyn = _dynamics(
+        "plif_multi_step", v_threshold, v_reset, detach_reset, leaky=True, decay_input=decay_input
+    )
     k = torch.sigmoid(w)
     if w.numel() == 1:
         k = k.reshape(())
     elif backend == "fused":
-        raise ValueError(f"plif_multi_step: the fused backend takes a one-element w, got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"plif_multi_step: the fused backend takes a one-element w, got shape {tuple(w.shape)}"
+        )
     else:
         backend = "reference"
     return _run("plif_multi_step", dyn, surrogate_function, x_seq, v, k, store_v_seq, backend)
