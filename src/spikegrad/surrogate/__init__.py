@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 from ._base import REGISTRY, Param, SpikeFunction, Surrogate, heaviside
-from .custom import define, from_derivative, from_primitive
 from .compat import (
     SurrogateFunctionBase,
     atan_backward,
@@ -38,6 +37,7 @@ from .compat import (
     soft_sign_backward,
     super_spike_backward,
 )
+from .custom import define, from_derivative, from_primitive
 from .shapes import (
     S2NN,
     ATan,
