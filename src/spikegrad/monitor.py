@@ -64,6 +64,10 @@ def _unpack(value: Any) -> Any:
     return value[0] if isinstance(value, tuple) and len(value) == 1 else value
 
 
+def _is_one_of(module: nn.Module, types: tuple[type, ...]) -> bool:
+    return isinstance(module, types)
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -112,9 +116,7 @@ class BaseMonitor:
         types: tuple[type, ...] = instance if isinstance(instance, tuple) else (instance,)
         if not types or not all(isinstance(t, type) for t in types):
             raise TypeError(f"{owner}: instance must be a module class or a tuple of them, got {instance!r}")
-        modules: list[tuple[str, nn.Module]] = [
-            (name, module) for name, module in net.named_modules() if isinstance(module, types)
-        ]
+        modules = [(name, module) for name, module in net.named_modules() if _is_one_of(module, types)]
         self.monitored_layers.extend(name for name, _ in modules)
         self.name_records_index.update((name, []) for name, _ in modules)
         return modules
