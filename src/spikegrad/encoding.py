@@ -107,6 +107,17 @@ class StatefulEncoder(MemoryModule):
         self.register_memory("spike", None)
         self.register_memory("t", 0)
 
+    def forward(self, x: Tensor | None = None) -> Tensor:
+        """One step (``'s'``; ``x`` is read at the first call after a reset only) or ``x.shape[0]`` steps."""
+        if self.step_mode == "s":
+            return self.single_step_forward(x)
+        if not isinstance(x, Tensor) or x.dim() < 1:
+            raise ValueError(
+                f"{type(self).__name__} in step_mode 'm' expects the per-step input repeated over time "
+                f"[T', *shape], got {x if x is None else tuple(x.shape)}"
+            )
+        return self.multi_step_forward(x)
+
     def single_step_forward(self, x: Tensor | None = None) -> Tensor:
         if self.spike is None:
             spike = self.single_step_encode(x)  # type: ignore[arg-type]
