@@ -76,6 +76,14 @@ def test_t_last_seq_to_ann_forward_tuple_output():
     assert values.shape == (2, 3, 4, 4)
 
 
+def test_t_last_seq_to_ann_forward_runs_batch_norm_over_time_and_batch():
+    bn = nn.BatchNorm1d(3)  # SpikingJelly's torch.vmap refuses batch norm in training mode
+    x = torch.randn(4, 3, 5)  # [N, C, T]
+    out = functional.t_last_seq_to_ann_forward(x, bn)
+    expected = nn.functional.batch_norm(x.movedim(-1, 0).flatten(0, 1), None, None, training=True)
+    torch.testing.assert_close(out, expected.unflatten(0, (5, 4)).movedim(0, -1))
+
+
 def test_seq_to_ann_forward_takes_tuples_like_spikingjelly():
     pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
     x = torch.randn(3, 2, 1, 4, 4)  # [T, N, C, H, W]

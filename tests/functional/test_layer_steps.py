@@ -57,6 +57,6 @@ def test_layer_step_validation():
     with pytest.raises(TypeError, match=r"delay_steps must be an integer, got 1\.0"):
         functional.delay_step(torch.zeros(2), (), 1.0)
     with pytest.raises(TypeError, match="queue must be a tuple of tensors"):
-        functional.delay_step(torch.zeros(2), [], 1)
+        functional.delay_step(torch.zeros(2), None, 1)
     with pytest.raises(ValueError, match=r"in_spikes \[N, C, H, W\], got \(2, 3\)"):
         functional.neunorm_step(torch.zeros(2, 3), torch.zeros(2, 1), torch.zeros(3), 0.9, 0.1)

@@ -35,21 +35,21 @@ def delay_step(x: Tensor, queue: tuple[Tensor, ...], delay_steps: int) -> tuple[
 
     Args:
         x: this step's input.
-        queue: the delay line's state, a tuple of tensors (``()`` at the start).
+        queue: the delay line's state, a tuple (or list) of tensors, ``()`` at the start.
         delay_steps: the delay, an integer >= 0.
 
     Returns:
         ``(y, queue_next)``.
 
     Raises:
-        TypeError: ``delay_steps`` is not an integer, or ``queue`` not a tuple.
+        TypeError: ``delay_steps`` is not an integer, or ``queue`` not a tuple or list.
         ValueError: ``delay_steps < 0``.
     """
     if isinstance(delay_steps, bool) or not isinstance(delay_steps, numbers.Integral):
         raise TypeError(f"delay_step: delay_steps must be an integer, got {delay_steps!r}")
     if delay_steps < 0:
         raise ValueError(f"delay_step: delay_steps must be >= 0, got {delay_steps}")
-    if not isinstance(queue, tuple):
+    if not isinstance(queue, tuple | list):
         raise TypeError(
             f"delay_step: queue must be a tuple of tensors (oldest first), got {type(queue).__name__}"
         )
