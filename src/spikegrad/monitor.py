@@ -432,7 +432,7 @@ class LayerActivity:
 
 
 class _Counts:
-    """Running totals of one layer, kept on the output's device (no host sync per call)."""
+    """Running totals of one layer, on the output's device (no host sync per call), in float64."""
 
     def __init__(self) -> None:
         self.spikes: Tensor | None = None
@@ -444,12 +444,13 @@ class _Counts:
 
     def add(self, output: Tensor, leading: int) -> Tensor:
         leading = min(leading, output.dim())
-        flat = output.detach().reshape(-1, *output.shape[leading:]).to(torch.float64)
-        per_neuron = flat.sum(0)
+        wide = torch.float32 if output.device.type == "mps" else torch.float64  # MPS has no float64
+        samples = math.prod(output.shape[:leading])
+        per_neuron = output.detach().reshape(samples, *output.shape[leading:]).to(wide).sum(0)
         total = per_neuron.sum()
         self.spikes = total if self.spikes is None else self.spikes + total
         self.slots += output.numel()
-        self.samples += flat.shape[0]
+        self.samples += samples
         if self.shape is None:
             self.shape, self.per_neuron = output.shape[leading:], per_neuron
         elif self.consistent and output.shape[leading:] == self.shape:
