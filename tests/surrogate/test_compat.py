@@ -194,6 +194,24 @@ def test_compat_validation():
         user.UserDSpike(spiking=False)
 
 
+def test_subclass_with_only_a_primitive_spikes_with_the_heaviside_step():
+    class OnlyPrimitive(surrogate.SurrogateFunctionBase):
+        def __init__(self, alpha=4.0, spiking=True):
+            super().__init__(spiking=spiking, alpha=alpha)
+
+        @staticmethod
+        def primitive_function(x, alpha):
+            return torch.sigmoid(alpha * x)
+
+    try:
+        spikes, grad = _spikes_and_grad(OnlyPrimitive(alpha=3.0), X)
+        expected = _spikes_and_grad(surrogate.Sigmoid(alpha=3.0), X)
+        assert torch.equal(spikes, expected[0])
+        torch.testing.assert_close(grad, expected[1])
+    finally:
+        surrogate.REGISTRY.pop("OnlyPrimitive")
+
+
 def test_subclass_with_its_own_forward_keeps_spikingjelly_semantics():
     class OwnForward(surrogate.SurrogateFunctionBase):  # like SpikingJelly's S2NN: forward overridden
         def __init__(self, alpha=2.0, spiking=True):

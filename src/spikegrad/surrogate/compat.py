@@ -11,7 +11,8 @@ defined:
 * its parameters are the arguments of ``spiking_function`` (or ``primitive_function``)
   after ``x``, with the defaults of the subclass's ``__init__``; an argument annotated
   ``int`` is an integer parameter, the others are real numbers (or tensors);
-* the spiking forward is ``spiking_function`` itself;
+* the spiking forward is ``spiking_function`` itself (the Heaviside step for a class that
+  defines only ``primitive_function``);
 * the surrogate gradient ``g'`` is the derivative of ``primitive_function`` by autograd
   when the class has one (the hand-written backward of a correct subclass agrees with it:
   SpikingJelly's ``check_manual_grad`` tests exactly that), else the gradient of
