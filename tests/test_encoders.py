@@ -160,6 +160,8 @@ def test_encoder_validation():
         encoding.LatencyEncoder(2, step_mode="m")()
     with pytest.raises(ValueError, match=r"pop_dim must be >= 1, got 0"):
         encoding.PopEncoder(2, 0, 4, (0, 1), 0.5)
+    with pytest.raises(TypeError, match=r"PopSpikeEncoderRandom: obs_dim must be an integer, got '2'"):
+        encoding.PopSpikeEncoderRandom("2", 3, 4, (0, 1), 0.5)
     with pytest.raises(ValueError, match="mean_range must be a pair of finite numbers"):
         encoding.PopEncoder(2, 3, 4, (0, float("inf")), 0.5)
     with pytest.raises(ValueError, match=r"std must be a finite number > 0, got -1"):

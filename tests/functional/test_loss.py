@@ -95,5 +95,7 @@ def test_loss_validation():
         functional.kernel_dot_product(x, [[1.0, 2.0]])
     with pytest.raises(ValueError, match=r"loss_type must be one of .*got 'ce'"):
         functional.spike_similar_loss(x, torch.eye(3), "linear", "ce")
+    with pytest.raises(ValueError, match=r"spikes must be a tensor \[N, \*\], got list"):
+        functional.spike_similar_loss([1.0], torch.eye(3))
     with pytest.raises(ValueError, match=r"labels must be \[N, C\] with N = 3"):
         functional.spike_similar_loss(x, torch.eye(2))

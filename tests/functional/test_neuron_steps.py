@@ -177,5 +177,7 @@ def test_neuron_step_validation():
         functional.if_multi_step(x_seq, v0, backend="cuda")
     with pytest.raises(ValueError, match=r"the fused backend takes a one-element w, got shape \(4,\)"):
         functional.plif_multi_step(x_seq, v0, torch.zeros(4), backend="fused")
+    with pytest.raises(ValueError, match=r"if_multi_step: v must be a finite number, got nan"):
+        functional.if_multi_step(x_seq, float("nan"))
     with pytest.raises(TypeError, match=r"store_v_seq must be True or False"):
         functional.if_multi_step(x_seq, v0, store_v_seq=None)

@@ -183,6 +183,15 @@ def test_compat_validation():
             def spiking_function(self, x, alpha):
                 return x
 
+    with pytest.raises(
+        TypeError, match=r"NoInput.spiking_function must take the input x as its first argument"
+    ):
+
+        class NoInput(surrogate.SurrogateFunctionBase):
+            @staticmethod
+            def spiking_function(*args):
+                return args[0]
+
     with pytest.raises(ValueError, match="a built-in surrogate is already named 'Sigmoid'"):
 
         class Sigmoid(surrogate.SurrogateFunctionBase):  # the clash under test
