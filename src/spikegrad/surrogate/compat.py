@@ -18,7 +18,9 @@ defined:
   SpikingJelly's ``check_manual_grad`` tests exactly that), else the gradient of
   ``spiking_function`` by autograd, i.e. its hand-written backward;
 * so the class runs in spikegrad's fused multi-step neurons, ``peak``/``area``, plots and
-  the catalogue like any custom surrogate.
+  the catalogue like any custom surrogate. (A class without ``primitive_function`` whose
+  hand-written backward uses in-place ops runs fused one generated kernel per step, rather
+  than one loop over all steps.)
 
 Example:
     >>> import math, torch
@@ -217,7 +219,9 @@ def _install_definition(
         body["spike"] = staticmethod(by_name(spiking_function))
     if primitive_function is not None:
         body["primitive"] = staticmethod(by_name(primitive_function))
-        derivative = _derivative_by_autograd(by_name(primitive_function))
+        # Functionalised, so that in-place ops in the user's primitive (SpikingJelly writes
+        # ``.atan_()``) trace into out-of-place ones the fused loop kernels can translate.
+        derivative = torch.func.functionalize(_derivative_by_autograd(by_name(primitive_function)))
     else:
         body["has_primitive"] = False
         derivative = _gradient_of(by_name(spiking_function))  # type: ignore[arg-type]
@@ -274,7 +278,9 @@ def _gradient_of(spiking_function: Callable[..., Tensor]) -> Callable[..., Tenso
 
     def derivative(x: Tensor, *params: ParamValue) -> Tensor:
         with torch.enable_grad():
-            leaf = x.detach().requires_grad_(True)
+            # A fresh leaf: a clone when x needs no gradient (a plain copy the kernel translators
+            # know), else a detached view.
+            leaf = (x.detach() if x.requires_grad else x.clone()).requires_grad_(True)
             out = spiking_function(leaf, *params)
             (grad,) = torch.autograd.grad(out, leaf, torch.ones_like(out), allow_unused=True)
         return torch.zeros_like(x) if grad is None else grad
