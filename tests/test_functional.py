@@ -52,9 +52,13 @@ def test_set_step_mode_whole_network_but_not_inside_containers():
 def test_set_step_mode_errors():
     with pytest.raises(ValueError, match=r"step_mode must be 's' or 'm'.*got 'multi'"):
         functional.set_step_mode(neuron.IFNode(), "multi")
-    net = nn.Sequential(nn.Sequential(layer.SeqToANNContainer(nn.Identity())))
-    with pytest.raises(ValueError, match=r"SeqToANNContainer at '0.0' only runs in step_mode \('m',\)"):
-        functional.set_step_mode(net, "s")
+
+
+def test_set_step_mode_leaves_multi_step_only_containers_alone():
+    # SpikingJelly's behaviour: a container fixed to 'm' stays 'm' in a network set to 's'.
+    net = nn.Sequential(nn.Sequential(layer.SeqToANNContainer(nn.Identity())), neuron.IFNode(step_mode="m"))
+    functional.set_step_mode(net, "s")
+    assert net[0][0].step_mode == "m" and net[1].step_mode == "s"
 
 
 def test_multi_step_forward_runs_each_step():

@@ -7,6 +7,9 @@
   potential ``v``, a dropout mask) and is not a parameter. ``reset()`` restores the initial
   values, ``detach()`` cuts the autograd history (truncated BPTT), and
   :func:`spikegrad.functional.reset_net` resets every memory module of a network.
+* :class:`SingleStepModule` / :class:`MultiStepModule` mark modules fixed to one mode, and
+  :func:`named_memories`, :func:`extract_memories` and :func:`load_memories` read and restore
+  the state of a whole network (SpikingJelly's names).
 
 Memories are deliberately **not** in ``state_dict``: their shape follows the batch, they
 are reset before every sequence, and a checkpoint must load into a network whatever it has
@@ -16,7 +19,7 @@ run before. ``state_dict`` holds what is learned (e.g. PLIF's ``w``); ``v`` is s
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
@@ -65,7 +68,54 @@ class StepModule:
 
     @step_mode.setter
     def step_mode(self, value: str) -> None:
-        self._step_mode = check_step_mode(value, self.step_modes, type(self).__name__)
+        self._step_mode = check_step_mode(value, self.supported_step_mode(), type(self).__name__)
+
+    def supported_step_mode(self) -> tuple[str, ...]:
+        """The modes this module runs in (SpikingJelly's name for :attr:`step_modes`).
+
+        Override either; a SpikingJelly-style subclass that overrides this method is honoured
+        by the ``step_mode`` setter and by :func:`spikegrad.functional.set_step_mode`.
+        """
+        return self.step_modes
+
+
+class SingleStepModule(StepModule):
+    """Mixin for modules that only run one time step per call (``step_mode`` is always ``'s'``).
+
+    :func:`~spikegrad.functional.set_step_mode` leaves such a module in ``'s'``.
+
+    Example:
+        >>> from torch import nn
+        >>> from spikegrad.base import SingleStepModule
+        >>> class Scale(nn.Module, SingleStepModule):
+        ...     def forward(self, x):
+        ...         return 2 * x
+        >>> Scale().step_mode
+        's'
+    """
+
+    step_modes: ClassVar[tuple[str, ...]] = ("s",)
+    _step_mode: str = "s"
+
+
+class MultiStepModule(StepModule):
+    """Mixin for modules that only take whole sequences ``[T, *shape]`` (``step_mode`` is ``'m'``).
+
+    :func:`~spikegrad.functional.set_step_mode` leaves such a module in ``'m'`` (and sets
+    its children as usual, unless the module says ``steps_its_children``).
+
+    Example:
+        >>> from torch import nn
+        >>> from spikegrad.base import MultiStepModule
+        >>> class TimeMean(nn.Module, MultiStepModule):
+        ...     def forward(self, x_seq):
+        ...         return x_seq.mean(0)
+        >>> TimeMean().step_mode
+        'm'
+    """
+
+    step_modes: ClassVar[tuple[str, ...]] = ("m",)
+    _step_mode: str = "m"
 
 
 class MemoryModule(nn.Module, StepModule):
@@ -192,3 +242,83 @@ def _copy_value(value: Any) -> Any:
     if isinstance(value, Tensor):
         return value.detach().clone()
     return copy.deepcopy(value)
+
+
+# --------------------------------------------------------------------------- whole-network memories
+
+
+def named_memories(module: nn.Module, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every memory of ``module`` and its descendants as ``(dotted name, value)``.
+
+    Names follow :meth:`torch.nn.Module.named_modules`: ``"1.v"`` is the memory ``v`` of the
+    child ``"1"``. A module reached twice through :meth:`~torch.nn.Module.named_children`
+    is listed twice, as SpikingJelly does, so that :func:`load_memories` restores the list
+    :func:`extract_memories` took.
+
+    Args:
+        module: any ``nn.Module``.
+        prefix: prepended (with a dot) to every name.
+
+    Example:
+        >>> import torch
+        >>> from spikegrad import base, neuron
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2), neuron.IFNode())
+        >>> [name for name, _ in base.named_memories(net)]
+        ['1.v', '1.v_seq']
+    """
+    if isinstance(module, MemoryModule):
+        for name, value in module.named_memories():
+            yield (f"{prefix}.{name}" if prefix else name), value
+    for child_name, child in module.named_children():
+        yield from named_memories(child, f"{prefix}.{child_name}" if prefix else child_name)
+
+
+def memories(module: nn.Module) -> Iterator[Any]:
+    """The values of :func:`named_memories`, in the same order."""
+    for _, value in named_memories(module):
+        yield value
+
+
+def extract_memories(module: nn.Module) -> list[Any]:
+    """A list of every memory value in ``module`` (the state of a whole network).
+
+    The tensors are the live values, not copies: clone them if the network keeps running
+    and you want the snapshot to stay as it is. Restore with :func:`load_memories`.
+    """
+    return list(memories(module))
+
+
+def load_memories(module: nn.Module, memory_list: Sequence[Any]) -> None:
+    """Set every memory of ``module`` from a list taken by :func:`extract_memories`.
+
+    Args:
+        module: the network (the same architecture the list was taken from).
+        memory_list: one value per memory, in :func:`named_memories` order.
+
+    Raises:
+        TypeError: ``memory_list`` is not a list or tuple.
+        ValueError: its length differs from the number of memories in ``module``.
+
+    Example:
+        >>> import torch
+        >>> from spikegrad import base, neuron
+        >>> node = neuron.IFNode()
+        >>> _ = node(torch.tensor([0.4]))
+        >>> saved = [m.clone() if isinstance(m, torch.Tensor) else m for m in base.extract_memories(node)]
+        >>> _ = node(torch.tensor([0.4]))
+        >>> base.load_memories(node, saved)
+        >>> node.v
+        tensor([0.4000])
+    """
+    if not isinstance(memory_list, list | tuple):
+        raise TypeError(f"load_memories expects a list of memory values, got {type(memory_list).__name__}")
+    names = [name for name, _ in named_memories(module)]
+    if len(names) != len(memory_list):
+        raise ValueError(
+            f"load_memories: {type(module).__name__} has {len(names)} memories but the list holds "
+            f"{len(memory_list)} values"
+        )
+    for name, value in zip(names, memory_list, strict=True):
+        owner_path, _, attribute = name.rpartition(".")
+        owner = module.get_submodule(owner_path) if owner_path else module
+        setattr(owner, attribute, value)

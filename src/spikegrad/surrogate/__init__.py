@@ -4,7 +4,8 @@ Module style (``Sigmoid(alpha=4.)``, an ``nn.Module``) and functional style
 (``sigmoid.apply(x, 4.)``, a ``torch.autograd.Function``) of every shape in the catalogue,
 each derived from one definition (see ``shapes.py`` / ``shapes_extra.py``), plus
 custom shapes from a derivative or a primitive (:func:`define`, :func:`from_derivative`,
-:func:`from_primitive`).
+:func:`from_primitive`), and SpikingJelly's API for custom shapes
+(:class:`SurrogateFunctionBase`, the ``*_backward`` helpers; see ``compat.py``).
 
 Example:
     >>> import torch
@@ -20,6 +21,22 @@ Example:
 from __future__ import annotations
 
 from ._base import REGISTRY, Param, SpikeFunction, Surrogate, heaviside
+from .compat import (
+    SurrogateFunctionBase,
+    atan_backward,
+    erf_backward,
+    fake_numerical_gradient_backward,
+    leaky_k_relu_backward,
+    log_tailed_relu_backward,
+    nonzero_sign_log_abs_backward,
+    piecewise_exp_backward,
+    piecewise_leaky_relu_backward,
+    piecewise_quadratic_backward,
+    rect_backward,
+    sigmoid_backward,
+    soft_sign_backward,
+    super_spike_backward,
+)
 from .custom import define, from_derivative, from_primitive
 from .shapes import (
     S2NN,
@@ -114,4 +131,9 @@ __all__ = [
     "from_primitive", "builtins", "get", "plot",
     *(cls.__name__ for cls in builtins()),
     *(cls.function.__name__ for cls in builtins()),
+    # SpikingJelly compatibility (compat.py)
+    "SurrogateFunctionBase", "atan_backward", "erf_backward", "fake_numerical_gradient_backward",
+    "leaky_k_relu_backward", "log_tailed_relu_backward", "nonzero_sign_log_abs_backward",
+    "piecewise_exp_backward", "piecewise_leaky_relu_backward", "piecewise_quadratic_backward",
+    "rect_backward", "sigmoid_backward", "soft_sign_backward", "super_spike_backward",
 ]

@@ -297,7 +297,7 @@ class Surrogate(nn.Module):
                                   default=inspect.Parameter.empty if p.default is None else p.default)
                 for p in cls.params
             ]
-            params.append(inspect.Parameter("spiking", inspect.Parameter.KEYWORD_ONLY, default=True))
+            params.append(inspect.Parameter("spiking", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=True))
             cls.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         cls.builtin = cls.__module__.startswith("spikegrad.surrogate.shapes")
         if register:
@@ -305,10 +305,16 @@ class Surrogate(nn.Module):
                 raise ValueError(f"a built-in surrogate is already named {name!r}; choose another name")
             REGISTRY[name] = cls
 
-    def __init__(self, *args: Any, spiking: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, spiking: bool | None = None, **kwargs: Any) -> None:
         super().__init__()
         name = type(self).__name__
         names = [p.name for p in self.params]
+        if len(args) == len(names) + 1 and isinstance(args[-1], bool):
+            # SpikingJelly's order, ``Sigmoid(4.0, False)``: spiking after the parameters
+            # (no parameter takes a bool, so the position is unambiguous).
+            if spiking is not None:
+                raise TypeError(f"{name} got spiking twice (positionally and by keyword)")
+            args, spiking = args[:-1], args[-1]
         if len(args) > len(names):
             raise TypeError(f"{name} takes at most {len(names)} positional parameters "
                             f"({', '.join(names) or 'none'}), got {len(args)}")
@@ -331,7 +337,7 @@ class Surrogate(nn.Module):
             else:
                 setattr(self, p.name, value)
         self._check_params()
-        self.set_spiking_mode(spiking)
+        self.set_spiking_mode(True if spiking is None else spiking)
 
     def _check_params(self) -> None:
         """Relations between parameters (a definition may override); raise ``ValueError``."""
