@@ -172,7 +172,9 @@ def test_neuron_step_validation():
         functional.if_multi_step(x_seq, torch.zeros(4))
     with pytest.raises(TypeError, match=r"x_seq must be a floating-point tensor \[T, \*shape\]"):
         functional.lif_multi_step(x_seq.long(), v0)
-    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'fused', 'reference'\), got 'cuda'"):
+    with pytest.raises(
+        ValueError, match=r"backend must be one of \('auto', 'fused', 'reference'\), got 'cuda'"
+    ):
         functional.if_multi_step(x_seq, v0, backend="cuda")
     with pytest.raises(ValueError, match=r"if_multi_step: v must be a finite number, got nan"):
         functional.if_multi_step(x_seq, float("nan"))

@@ -84,7 +84,7 @@ def test_default_neurons_are_spikegrad_lif_with_spikingjelly_defaults():
 def test_default_fused_neurons_give_the_same_numbers():
     torch.manual_seed(0)
     ours, theirs = layer.SpikingSelfAttention(8, 2), sj_layer.SpikingSelfAttention(8, 2)
-    assert ours.qkv_lif.backend == "fused"
+    assert ours.qkv_lif.backend == "auto"
     both_modes(ours, theirs, torch.randn(T, N, 8, 5, dtype=torch.float64) * 2)
 
 

@@ -3,8 +3,9 @@ r"""Neuron state transitions as functions: explicit state in, new state out.
 SpikingJelly's step helpers, computed by the neurons themselves (:class:`~spikegrad.neuron.IFNode`,
 :class:`~spikegrad.neuron.LIFNode`, :class:`~spikegrad.neuron.ParametricLIFNode`): each call
 builds a neuron with the given constants and explicit state, so the equations are the ones
-the neuron modules run, written once; nothing here touches a module of the caller. With ``theta = v_threshold``, ``v_r = v_reset`` (0 when
-``v_reset is None``), ``k = 1/tau`` (LIF) or ``sigmoid(w)`` (PLIF):
+the neuron modules run, written once; nothing here touches a module of the caller. With
+``theta = v_threshold``, ``v_r = v_reset`` (0 when ``v_reset is None``), ``k = 1/tau`` (LIF)
+or ``sigmoid(w)`` (PLIF):
 
 .. math::
     H_t = \begin{cases} V_{t-1} + X_t & \text{IF} \\
@@ -136,7 +137,9 @@ def voltage_reset(
         >>> functional.voltage_reset(torch.tensor([1.2, 0.4]), torch.tensor([1.0, 0.0]), 1.0, None, False)
         tensor([0.2000, 0.4000])
     """
-    node = _neuron("voltage_reset", IFNode, v_threshold=v_threshold, v_reset=v_reset, detach_reset=detach_reset)
+    node = _neuron(
+        "voltage_reset", IFNode, v_threshold=v_threshold, v_reset=v_reset, detach_reset=detach_reset
+    )
     node.v = v
     node.neuronal_reset(spike)
     return node.v  # type: ignore[return-value]
@@ -208,7 +211,12 @@ def if_step(
         (tensor([1.]), tensor([0.]))
     """
     node = _neuron(
-        "if_step", IFNode, surrogate_function, v_threshold=v_threshold, v_reset=v_reset, detach_reset=detach_reset
+        "if_step",
+        IFNode,
+        surrogate_function,
+        v_threshold=v_threshold,
+        v_reset=v_reset,
+        detach_reset=detach_reset,
     )
     node.v = v
     return reference.single_step(node, x), node.v  # type: ignore[return-value]
