@@ -188,8 +188,10 @@ class MemoryModule(nn.Module, StepModule):
 
     def reset(self) -> None:
         """Restore every memory to its initial value (a fresh copy of it)."""
+        # Memories are plain attributes (registration refuses any other kind of name), so
+        # they are written directly: reset_net runs before every batch.
         for name, initial in self._memory_initial.items():
-            setattr(self, name, _copy_value(initial))
+            self.__dict__[name] = _copy_value(initial)
 
     def detach(self) -> None:
         """Cut the autograd history of every tensor memory (values are kept)."""
@@ -237,8 +239,13 @@ class MemoryModule(nn.Module, StepModule):
         return state
 
 
+_IMMUTABLE = (int, float, bool, str, type(None))
+
+
 def _copy_value(value: Any) -> Any:
     """A copy that shares nothing mutable with ``value`` (tensors are cloned, detached)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
     if isinstance(value, Tensor):
         return value.detach().clone()
     return copy.deepcopy(value)

@@ -37,10 +37,12 @@ def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Ten
         for name, value in zip(node.state_names(), finals, strict=True):
             setattr(node, name, value)
         return out, v_seq
-    if _use_fused(node, x_seq):
+    if node.backend != "reference":
         from . import fused
 
-        return fused.multi_step(node, x_seq, store_v_seq)
+        plan = fused.lookup(node, x_seq, store_v_seq)  # the common case: this neuron ran fused before
+        if plan is not None or _use_fused(node, x_seq):
+            return fused.multi_step(node, x_seq, store_v_seq, plan)
     return reference.multi_step(node, x_seq, store_v_seq)
 
 
@@ -49,10 +51,13 @@ def single_step(node: Any, x: Tensor) -> Tensor:
     if node.step_method == "step" and node.backend != "reference" and torch.compiler.is_compiling():
         out, _ = multi_step(node, x.unsqueeze(0))
         return out[0]
-    if node.step_method == "step" and _use_fused(node, x):
+    if node.step_method == "step" and node.backend != "reference":
         from . import fused
 
-        return fused.single_step(node, x)
+        x_seq = x.unsqueeze(0)
+        plan = fused.lookup(node, x_seq, False)
+        if plan is not None or _use_fused(node, x):
+            return fused.multi_step(node, x_seq, False, plan)[0][0]
     return reference.single_step(node, x)
 
 

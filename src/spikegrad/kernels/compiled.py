@@ -60,9 +60,9 @@ def _run(
     node: Any, x: Tensor, states: Sequence[Tensor], tensors: Sequence[Tensor], store_v_seq: bool, save: bool
 ) -> tuple[Any, list[float], list[Tensor], list[Tensor]]:
     from . import fused
-    from .trace import layout_of
+    from .trace import cached_layout
 
-    layout = layout_of(node, node.state_names())
+    layout = cached_layout(node)
     plan = fused._plan(node, x, tensors, store_v_seq, layout)
     scalars = fused._scalars(node, layout)
     outputs, saved = fused._forward(plan, scalars, x, states, tensors, save=save)

@@ -29,9 +29,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import cpp_loop, route
+from . import _TRITON_ON_CPU, cpp_loop, route
 from .loopgen import Untranslatable
-from .trace import Layout, LoopProgram, StepPrograms, UntraceableStep, layout_of, trace_step
+from .trace import Layout, LoopProgram, StepPrograms, UntraceableStep, cached_layout, layout_of, trace_step
 
 __all__ = ["Plan", "clear_cache", "multi_step", "plan_count", "single_step"]
 
@@ -99,10 +99,54 @@ def _scalars(node: Any, layout: Layout) -> list[float]:
     return values
 
 
+def _local(
+    plans: dict[Any, Any], layout: Layout, node: Any, x: Tensor, store_v_seq: bool
+) -> tuple[Any, Plan | None]:
+    """The module's own cache: its plans under a key that is cheap to hash (the layout by
+    identity, what changes the kernels about the inputs)."""
+    grad_mode = torch.is_grad_enabled()
+    tensors = (*node._parameters.values(), *node._buffers.values())
+    key = (
+        id(layout),
+        x.dtype,
+        x.device,
+        grad_mode and x.requires_grad,
+        tuple(
+            (t.dtype, t.dim(), t.numel() == 1, grad_mode and t.requires_grad)
+            for t in tensors
+            if t is not None
+        ),
+        store_v_seq,
+        _TRITON_ON_CPU[0],
+    )
+    found = plans.get(key)
+    return key, (found[1] if found is not None else None)
+
+
 def _plan(node: Any, x: Tensor, tensors: Sequence[Tensor], store_v_seq: bool, layout: Layout) -> Plan:
+    plans = node.__dict__.setdefault("_kernel_plans", {})
+    key, plan = _local(plans, layout, node, x, store_v_seq)
+    if plan is not None:
+        return plan
     grad_mode = torch.is_grad_enabled()
     grad_x = grad_mode and x.requires_grad
     grad_tensors = tuple(grad_mode and t.requires_grad for t in tensors)
+    plan = _shared_plan(node, x, tensors, store_v_seq, layout, grad_x, grad_tensors)
+    if len(plans) > 32:  # a module that keeps changing its structure: forget the oldest
+        plans.pop(next(iter(plans)))
+    plans[key] = (layout, plan)  # the layout stays alive, so its id is not reused
+    return plan
+
+
+def _shared_plan(
+    node: Any,
+    x: Tensor,
+    tensors: Sequence[Tensor],
+    store_v_seq: bool,
+    layout: Layout,
+    grad_x: bool,
+    grad_tensors: tuple[bool, ...],
+) -> Plan:
     flat = tuple(t.dim() > 0 for t in tensors)
     key = (
         type(node),
@@ -160,22 +204,34 @@ def _build(
     flat: tuple[bool, ...],
     store_v_seq: bool,
 ) -> Plan:
-    from ..surrogate.custom import Surrogate  # noqa: F401  (the stand-in reads definitions)
-
     step = getattr(node, node.step_method)
-    programs = trace_step(
-        node,
-        step,
-        layout,
-        x.dtype,
-        [t.dtype for t in tensors],
-        [t.numel() == 1 for t in tensors],
-        grad_x,
-        grad_tensors,
-        store_v_seq,
-        x.device,
-        flat,
-    )
+
+    def trace(layout: Layout) -> StepPrograms:
+        return trace_step(
+            node,
+            step,
+            layout,
+            x.dtype,
+            [t.dtype for t in tensors],
+            [t.numel() == 1 for t in tensors],
+            grad_x,
+            grad_tensors,
+            store_v_seq,
+            x.device,
+            flat,
+        )
+
+    try:
+        programs = trace(layout)
+    except UntraceableStep:
+        if layout.baked or not (layout.scalars or layout.surrogate_scalars):
+            raise
+        # The step computes with its numbers in Python (math.exp(tau), an `if` on one):
+        # they become constants of the kernel, which is then built per value.
+        layout = layout_of(node, layout.state, bake=True)
+        programs = trace(layout)
+        node.__dict__["_kernel_bake"] = True
+        node.__dict__.pop("_kernel_layout", None)
     compile_ = _compiler(x.device)
     try:
         forward = compile_(programs.forward)
@@ -223,7 +279,7 @@ def _without_saved(program: LoopProgram) -> LoopProgram:
 def _kernel_tensor(t: Tensor, shape: torch.Size, flat: bool) -> Tensor:
     """A parameter as the kernel reads it: one element, or one value per neuron."""
     if t.numel() == 1:
-        return t.detach().reshape(1)
+        return t  # the kernel reads its one element through the pointer
     if not flat:
         raise ValueError("a 0-dim parameter with more than one element")  # cannot happen
     return t.detach().expand(shape).contiguous().view(-1)
@@ -232,13 +288,27 @@ def _kernel_tensor(t: Tensor, shape: torch.Size, flat: bool) -> Tensor:
 # --------------------------------------------------------------------------- the calls
 
 
-def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Tensor, Tensor | None]:
+def lookup(node: Any, x_seq: Tensor, store_v_seq: bool) -> Plan | None:
+    """The plan ``node`` already used for inputs like ``x_seq`` (``None`` before its first fused call)."""
+    plans = node.__dict__.get("_kernel_plans")
+    if plans is None:
+        return None
+    layout = cached_layout(node)
+    return _local(plans, layout, node, x_seq, store_v_seq)[1]
+
+
+def multi_step(
+    node: Any, x_seq: Tensor, store_v_seq: bool = False, plan: Plan | None = None
+) -> tuple[Tensor, Tensor | None]:
     """``T`` steps of ``node`` fused; updates its state. Returns ``(outputs, v_seq or None)``."""
-    state = node.state_names()
-    layout = layout_of(node, state)
+    if plan is None:
+        layout = cached_layout(node)
+        plan = _plan(node, x_seq, _tensors(node, layout, x_seq), store_v_seq, layout)
+    layout = plan.layout
     tensors = _tensors(node, layout, x_seq)
-    plan = _plan(node, x_seq, tensors, store_v_seq, layout)
-    states0 = [getattr(node, name) for name in state]
+    d = node.__dict__
+    state = layout.state
+    states0 = [d[name] for name in state]
     scalars = _scalars(node, layout)
     if (
         plan.grad_x
@@ -248,15 +318,14 @@ def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Ten
         results = _FusedNeuron.apply(plan, scalars, x_seq, len(states0), *states0, *tensors)
     else:
         results = _forward(plan, scalars, x_seq, states0, tensors, save=False)[0]
-    out, *finals = results[: 1 + len(state)]
-    for name, value in zip(state, finals, strict=True):
-        setattr(node, name, value)
-    return out, (results[1 + len(state)] if store_v_seq else None)
+    for name, value in zip(state, results[1 : 1 + len(state)], strict=True):
+        d[name] = value
+    return results[0], (results[1 + len(state)] if store_v_seq else None)
 
 
-def single_step(node: Any, x: Tensor) -> Tensor:
+def single_step(node: Any, x: Tensor, plan: Plan | None = None) -> Tensor:
     """One step of ``node`` fused (the loop kernels with ``T = 1``)."""
-    out, _ = multi_step(node, x.unsqueeze(0))
+    out, _ = multi_step(node, x.unsqueeze(0), False, plan)
     return out[0]
 
 
@@ -272,32 +341,31 @@ def _forward(
     output, the final states and ``v_seq`` if stored; saved the per-step tensors the
     backward reads (``x`` among them by reference)."""
     steps, shape = x_seq.shape[0], x_seq.shape[1:]
-    n = math.prod(shape)
-    dtype = plan.dtype
-    x = x_seq.detach().contiguous().view(steps, n)
-    out = torch.empty((steps, n), dtype=dtype, device=x.device)
-    finals = [torch.empty(n, dtype=dtype, device=x.device) for _ in states0]
-    v_seq = [torch.empty((steps, n), dtype=dtype, device=x.device)] if plan.store_v_seq else []
+    n = x_seq.numel() // steps if steps else math.prod(shape)
+    x = x_seq if x_seq.is_contiguous() else x_seq.contiguous()
+    # Outputs are made in their final shapes (the kernel only needs their storage).
+    out = torch.empty(x_seq.shape, dtype=plan.dtype, device=x.device)
+    finals = [torch.empty(shape, dtype=plan.dtype, device=x.device) for _ in states0]
+    v_seq = [torch.empty(x_seq.shape, dtype=plan.dtype, device=x.device)] if plan.store_v_seq else []
     programs = plan.programs
     saved_out = (
         [
-            torch.empty((steps, n), dtype=d, device=x.device)
+            torch.empty(x_seq.shape, dtype=d, device=x.device)
             for name, d in zip(programs.saved, programs.saved_dtypes, strict=True)
             if name != "x"
         ]
         if save
         else []
     )
-    args: list[Any] = [x, *(s.detach().reshape(n) for s in states0), *scalars]
+    args: list[Any] = [x, *(s if s.is_contiguous() else s.contiguous() for s in states0), *scalars]
     args += [_kernel_tensor(t, shape, f) for t, f in zip(tensors, plan.flat_tensors, strict=True)]
     args += [out, *finals, *v_seq, *saved_out]
     (plan.forward if save else plan.forward_only)(args, n, steps)
-    outputs = [out.view(x_seq.shape), *(f.view(shape) for f in finals), *(v.view(x_seq.shape) for v in v_seq)]
     saved: list[Tensor] = []
     if save:
         it = iter(saved_out)
         saved = [x if name == "x" else next(it) for name in programs.saved]
-    return outputs, saved
+    return [out, *finals, *v_seq], saved
 
 
 def _keep_graph() -> bool:

@@ -45,6 +45,7 @@ __all__ = [
     "Slot",
     "StepPrograms",
     "UntraceableStep",
+    "cached_layout",
     "layout_of",
     "trace_step",
 ]
@@ -228,6 +229,51 @@ def layout_of(node: nn.Module, state: Sequence[str], bake: bool = False) -> Layo
         tuple(sg_structure),
         tuple(baked),
     )
+
+
+def cached_layout(node: nn.Module) -> Layout:
+    """:func:`layout_of` for ``node``, recomputed only when something it depends on changed.
+
+    The layout is kept on the module with a *probe*. Assigning an attribute of a neuron
+    (other than its state) drops the kept layout (see ``BaseNode.__setattr__``); the probe
+    covers the rest: the surrogate's class, mode and parameter kinds, the numbers of
+    parameters and buffers, and (for a spike module that is not a spikegrad surrogate) its
+    own attributes. A call compares the probe instead of classifying every attribute again.
+    """
+    d = node.__dict__
+    cached = d.get("_kernel_layout")
+    if cached is not None and cached[0] == _probe(node, cached[1]):
+        return cached[1]  # type: ignore[no-any-return]
+    layout = layout_of(node, node.state_names(), bake=d.get("_kernel_bake", False))  # type: ignore[operator]
+    d["_kernel_layout"] = (_probe(node, layout), layout)
+    return layout
+
+
+def _kind(value: Any) -> Any:
+    """What of a surrogate parameter shapes a kernel: an int's value, a tensor's layout, a type."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Tensor):
+        return (value.dim(), value.numel() == 1)
+    return type(value)
+
+
+def _probe(node: nn.Module, layout: Layout) -> tuple[Any, ...]:
+    sg = node._modules.get("surrogate_function")
+    if layout.surrogate is not None:
+        sg_part: tuple[Any, ...] = (
+            type(sg),
+            sg.spiking,  # type: ignore[union-attr]
+            *(_kind(p) for p in sg.param_values),  # type: ignore[union-attr]
+        )
+    else:
+        prefix = "surrogate_function."
+        sg_dict = sg.__dict__ if sg is not None else {}
+        sg_part = (
+            type(sg),
+            *(sg_dict.get(name[len(prefix) :]) for name, _ in layout.structure if name.startswith(prefix)),
+        )
+    return (sg_part, len(node._parameters), len(node._buffers))
 
 
 #: Surrogate classes whose definitions compute with their parameters as Python numbers

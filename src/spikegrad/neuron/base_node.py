@@ -175,6 +175,18 @@ class BaseNode(MemoryModule):
         self.register_memory("v_seq", None)
         self._kernel_number = compiled.register(self)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name not in self.__dict__.get("_memory_initial", ()):
+            # A parameter or a constant may now select other equations: look again next call.
+            self.__dict__.pop("_kernel_layout", None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        for cache in ("_kernel_plans", "_kernel_layout"):  # compiled kernels: rebuilt on demand
+            state.pop(cache, None)
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self._kernel_number = compiled.register(self)  # a copy is another neuron
@@ -197,7 +209,7 @@ class BaseNode(MemoryModule):
         may have changed), no ``v_seq``."""
         super().reset()
         for variable in type(self).state:
-            setattr(self, variable.name, variable.value(self))
+            self.__dict__[variable.name] = variable.value(self)
 
     def state_names(self) -> tuple[str, ...]:
         """The state variables of the step: every memory but the ``v_seq`` record."""
@@ -275,7 +287,7 @@ class BaseNode(MemoryModule):
         for name in self.state_names():
             value = getattr(self, name)
             if not isinstance(value, Tensor):
-                setattr(self, name, like.new_full(step_shape, float(value)))
+                self.__dict__[name] = like.new_full(step_shape, float(value))
                 continue
             if value.shape != step_shape:
                 raise ValueError(
