@@ -203,5 +203,6 @@ def test_a_broken_entry_point_is_a_warning(tmp_path, monkeypatch, capsys, clean_
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["plot", "atan", "-o", str(tmp_path / "a.png")]) == 0
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikegrad: warning: surrogate entry point 'bad' (from "
-                                                    "spikegrad-plugin-test) failed to load: ModuleNotFoundError")
+    assert err.count("\n") == 1
+    assert err.startswith("spikegrad: warning: surrogate entry point 'bad' (from spikegrad-plugin-test) "
+                          "failed to load: ModuleNotFoundError")

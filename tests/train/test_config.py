@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -26,7 +27,7 @@ def test_changing_epochs_on_resume_continues_without_a_jump(done: int, batches: 
     if used:
         assert after[0] == pytest.approx(used[-1], rel=1e-12)  # the epoch in use keeps its rate
     rates = (used or [0.002]) + after[1:]
-    assert all(b <= a for a, b in zip(rates, rates[1:], strict=False))  # never back up
+    assert all(b <= a for a, b in itertools.pairwise(rates))  # never back up
     assert 0 < rates[-1] < rates[0] * 0.1  # and towards 0 at the new end
     # the epochs the run has done keep the rates they were trained with
     assert [config.lr_at(e) for e in range(1, done + 1)] == pytest.approx(used[:done], rel=1e-12)
@@ -49,7 +50,8 @@ def test_resume_keeps_every_other_setting() -> None:
     assert resumed_config(saved, TrainConfig(epochs=6), 6, 0) == saved
     assert resumed_config(saved, TrainConfig(epochs=6, data_dir="/moved"), 2, 0).data_dir == "/moved"
     for change, name in [({"lr": 0.01}, "lr"), ({"T": 4}, "T"), ({"seed": 3}, "seed"),
-                         ({"surrogate": "sigmoid"}, "surrogate"), ({"surrogate_params": {"alpha": 3.0}}, "surrogate"),
+                         ({"surrogate": "sigmoid"}, "surrogate"),
+                         ({"surrogate_params": {"alpha": 3.0}}, "surrogate"),
                          ({"detach_reset": True}, "detach_reset"), ({"max_batches": 2}, "max_batches")]:
         with pytest.raises(ValueError, match=rf"^{name} is .* but the run was trained with"):
             resumed_config(saved, TrainConfig(epochs=6, **change), 2, 0)  # type: ignore[arg-type]

@@ -62,7 +62,8 @@ def test_run_folder_holds_config_metrics_curve_checkpoints(tmp_path: Path, digit
     assert float(rows[1]["test_acc"]) == pytest.approx(metrics[1]["test_acc"], rel=1e-5)
     assert [m["lr"] for m in metrics] == [0.002, 0.001]  # cosine over 2 epochs
     state = ckpt.load(run / "checkpoint.pt")
-    assert state["epoch"] == 2 and state["batch"] == 0 and TrainConfig.from_dict(state["config"]) == tiny_config()
+    assert state["epoch"] == 2 and state["batch"] == 0
+    assert TrainConfig.from_dict(state["config"]) == tiny_config()
     assert same_weights(state["model"], weights(result.model))
     best = ckpt.load(run / "best.pt")
     assert best["metrics"][-1]["test_acc"] == result.best_accuracy
@@ -79,8 +80,10 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path: Path, di
         fit(config, tmp_path / "part", data=digits, plot=False, on_epoch=_after_epoch(1))
     resumed = fit(config, tmp_path / "part", resume=True, data=digits, plot=False)
     assert same_weights(weights(whole.model), weights(resumed.model))
-    assert resumed.metrics[1:] == [{**m, "seconds": r["seconds"]} for m, r in zip(whole.metrics[1:],
-                                                                                 resumed.metrics[1:], strict=True)]
+    def without_time(rows: list[dict[str, float]]) -> list[dict[str, float]]:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+    assert without_time(resumed.metrics) == without_time(whole.metrics)
     if neuron == "plif":
         assert any(k.endswith(".w") for k in weights(whole.model))  # PLIF's learned time constant resumes too
 
@@ -161,13 +164,13 @@ def _nan_at(monkeypatch: pytest.MonkeyPatch, call: int) -> None:
     monkeypatch.setattr(loop, "F", SimpleNamespace(cross_entropy=poisoned))
 
 
-def test_a_nan_loss_stops_and_keeps_the_last_good_and_best_checkpoints(tmp_path: Path, digits: Split,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_nan_loss_stops_and_keeps_the_last_good_and_best_checkpoints(
+        tmp_path: Path, digits: Split, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tiny_config(epochs=4, hidden=32, encoding="direct")
     _nan_at(monkeypatch, 2 * 5 + 2)  # epoch 3 (5 losses per epoch: 3 batches, 2 test batches), batch 2
-    with pytest.raises(TrainingDiverged, match=r"the training loss became nan at epoch 3, batch 2; training "
-                                               r"stopped\. .*checkpoint.pt holds the last good state \(epoch 2\); "
-                                               r"best.pt holds epoch \d"):
+    with pytest.raises(TrainingDiverged, match=r"the training loss became nan at epoch 3, batch 2; "
+                                               r"training stopped\. .*checkpoint\.pt holds the last good "
+                                               r"state \(epoch 2\); best\.pt holds epoch \d"):
         fit(config, tmp_path, data=digits, plot=False)
     state = ckpt.load(tmp_path / ckpt.CHECKPOINT)
     assert state["epoch"] == 2 and all(bool(torch.isfinite(v).all()) for v in state["model"].values())
@@ -197,8 +200,8 @@ def test_nan_weights_are_never_saved(tmp_path: Path, digits: Split, monkeypatch:
 
 def test_a_nan_test_loss_stops_too(tmp_path: Path, digits: Split, monkeypatch: pytest.MonkeyPatch) -> None:
     _nan_at(monkeypatch, 4)  # the test set of epoch 1
-    with pytest.raises(TrainingDiverged, match="the test loss became nan after epoch 1; training stopped. "
-                                               "Nothing was saved"):
+    with pytest.raises(TrainingDiverged, match=r"the test loss became nan after epoch 1; training stopped\. "
+                                               r"Nothing was saved"):
         fit(tiny_config(), tmp_path, data=digits, plot=False)
     assert not (tmp_path / ckpt.CHECKPOINT).exists()
 
@@ -211,22 +214,23 @@ def test_changing_epochs_on_resume_continues_the_schedule(tmp_path: Path, digits
     assert 0 < rates[3] < rates[2] < rates[1]  # on down from the last rate, no restart upwards
     assert longer.config is not None and longer.config.epochs == 4
     saved = json.loads((tmp_path / "config.json").read_text())
-    assert saved["epochs"] == 4 and saved["lr_segments"] == [{"from_epoch": 2, "lr": 0.001, "previous_epochs": 2}]
+    assert saved["epochs"] == 4
+    assert saved["lr_segments"] == [{"from_epoch": 2, "lr": 0.001, "previous_epochs": 2}]
 
 
 def test_resume_refuses_other_settings_and_a_finished_run_has_nothing_to_do(tmp_path: Path,
                                                                            digits: Split) -> None:
     fit(tiny_config(epochs=1), tmp_path, data=digits)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    with pytest.raises(ValueError, match="lr is 0.01, but the run was trained with 0.002"):
+    with pytest.raises(ValueError, match=r"lr is 0\.01, but the run was trained with 0\.002"):
         fit(tiny_config(epochs=1, lr=0.01), tmp_path, resume=True, data=digits)
     again = fit(tiny_config(epochs=1), tmp_path, resume=True, data=digits)
     assert len(again.metrics) == 1
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing rewritten
 
 
-def test_a_run_killed_before_its_first_checkpoint_resumes_from_its_config(tmp_path: Path, digits: Split,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_its_config(
+        tmp_path: Path, digits: Split, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tiny_config(epochs=1)
     whole = fit(config, data=digits, plot=False)
 
@@ -265,7 +269,11 @@ def test_checkpoint_of_another_network_is_refused(tmp_path: Path, digits: Split)
 def test_fit_uses_one_thread_for_digits_and_restores_the_setting(digits: Split,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
-    monkeypatch.setattr(loop, "evaluate", lambda *a, **k: (seen.append(torch.get_num_threads()), (0.0, 0.0))[1])
+    def evaluate(*args: Any, **kwargs: Any) -> tuple[float, float]:
+        seen.append(torch.get_num_threads())
+        return 0.0, 0.0
+
+    monkeypatch.setattr(loop, "evaluate", evaluate)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -293,7 +301,7 @@ def test_conv_model_learns_from_the_first_batches(digits: Split) -> None:
 
 def test_conv_model_on_idx_data(mnist_dir: Path) -> None:
     result = fit(tiny_config(model="conv", dataset="mnist", data_dir=str(mnist_dir), epochs=3, batch_size=8,
-                             max_batches=None, encoding="direct", hidden=32), plot=False)
+                             max_batches=None, encoding="direct", hidden=32, backend="reference"), plot=False)
     assert [len(result.metrics), result.model.readout.in_features] == [3, 32]
     assert result.metrics[-1]["train_loss"] < result.metrics[0]["train_loss"] < math.log(10) + 0.5
 

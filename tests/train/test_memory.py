@@ -22,17 +22,19 @@ def test_parameter_count_is_exact(model: str, neuron: str, shape: tuple[int, int
 
 
 def test_estimate_scales_with_the_flags() -> None:
-    base = memory.estimate(TrainConfig(T=4, hidden=100, batch_size=10), (1, 8, 8), 10, n_train=1000, n_test=10)
+    config = TrainConfig(T=4, hidden=100, batch_size=10)
+    base = memory.estimate(config, (1, 8, 8), 10, n_train=1000, n_test=10)
     assert base.per_sample_step == 64 + 3 * 100 + 10
     assert base.batch == 4 * 4 * 10 * base.per_sample_step * 2  # float32, T, batch, values, and gradients
     assert base.parameters == 4 * 4 * (64 * 100 + 100 + 100 * 10 + 10)  # weights, grads, Adam's two moments
-    evaluation = memory.estimate(TrainConfig(T=4, hidden=100, batch_size=10), (1, 8, 8), 10, n_train=1000)
+    evaluation = memory.estimate(config, (1, 8, 8), 10, n_train=1000)
     assert evaluation.batch == 4 * 4 * 256 * base.per_sample_step  # 256 test images at once, no gradients
     longer = memory.estimate(TrainConfig(T=40, hidden=100, batch_size=10), (1, 8, 8), 10, n_train=1000,
                              n_test=10)
     assert longer.batch == 10 * base.batch and longer.parameters == base.parameters
     # a batch larger than the data set counts as the data set
-    huge = memory.estimate(TrainConfig(T=4, hidden=100, batch_size=10**12), (1, 8, 8), 10, n_train=50, n_test=20)
+    huge = memory.estimate(TrainConfig(T=4, hidden=100, batch_size=10**12), (1, 8, 8), 10, n_train=50,
+                           n_test=20)
     assert huge.batch == 4 * 4 * 50 * huge.per_sample_step * 2
 
 

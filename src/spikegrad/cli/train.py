@@ -265,8 +265,6 @@ def run(args: argparse.Namespace) -> int:
     from ..train.config import TrainConfig
     from ..train.distributed import env_rank
     from ..train.errors import RunFolderError, TrainingDiverged, TrainingInterrupted
-    from ..train.loop import fit
-    from ..train.progress import Progress
 
     load_user_surrogates(args.imports)
     check_common(args)
@@ -281,17 +279,26 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     command = f"spikegrad train --resume {shlex.quote(str(run_dir))}"
     try:
-        with rundir.lock(run_dir) if main_process else contextlib.nullcontext(run_dir):
-            if args.resume is not None:
+        if args.resume is not None:
+            with rundir.lock(run_dir) if main_process else contextlib.nullcontext(run_dir):
                 config = _resumed(args, run_dir)
-            else:
-                if main_process and rundir.holds_run(run_dir):
+                data = prepare(config, args.device)
+                _fit(config, run_dir, args, data, resume=True)
+        else:
+            # Refuse what can be refused before anything is created: a folder in use or holding a
+            # run, then the settings, the data and the memory; only then create and lock the folder.
+            if main_process and rundir.holds_run(run_dir):
+                raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} "
+                                 "or choose another --out")
+            if run_dir.exists() and not run_dir.is_dir():
+                raise UsageError(f"{run_dir} exists and is not a folder")
+            config = config_from_args(args, TrainConfig())
+            data = prepare(config, args.device)
+            with rundir.lock(run_dir) if main_process else contextlib.nullcontext(run_dir):
+                if main_process and rundir.holds_run(run_dir):  # it may have started meanwhile
                     raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} "
                                      "or choose another --out")
-                config = config_from_args(args, TrainConfig())
-            data = prepare(config, args.device)
-            fit(config, run_dir, resume=args.resume is not None, device=args.device, progress=Progress(),
-                data=data, threads=args.threads if args.threads is not None else "auto")
+                _fit(config, run_dir, args, data, resume=False)
     except RunFolderError as exc:
         raise UsageError(str(exc)) from None
     except TrainingInterrupted as exc:
@@ -311,6 +318,14 @@ def run(args: argparse.Namespace) -> int:
               f"resume point: {command}", file=sys.stderr)
         return 1
     return 0
+
+
+def _fit(config: TrainConfig, run_dir: Path, args: argparse.Namespace, data: Split, resume: bool) -> None:
+    from ..train.loop import fit
+    from ..train.progress import Progress
+
+    fit(config, run_dir, resume=resume, device=args.device, progress=Progress(), data=data,
+        threads=args.threads if args.threads is not None else "auto")
 
 
 def _out_of_memory(exc: BaseException) -> bool:
