@@ -262,3 +262,14 @@ def test_mistakes_in_a_real_process(tmp_path: Path) -> None:
                               timeout=120, cwd=tmp_path)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "plot", "list"])
+def test_help_fits_100_columns(command: str, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"usage: spikegrad {command}") and max(map(len, lines)) <= 100

@@ -48,8 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="train with many surrogate shapes and scales; table and plot of accuracy",
-        description="Train the same spiking network with several surrogate shapes, each at several "
-                    "scales, with detached and differentiable reset, and tabulate and plot the test "
+        description="Train the same spiking network with several surrogate shapes, each at several\n"
+                    "scales, with detached and differentiable reset, and tabulate and plot the test\n"
                     "accuracy: is learning robust to the surrogate's shape, sensitive to its scale?",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -95,8 +95,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser = subparsers.add_parser(
         "train",
         help="train a spiking network (default: bundled digits, ~97%% in ~15 s on 2 CPU cores)",
-        description="Train a spiking network with a surrogate gradient and report its test accuracy. "
-                    "The default run trains a spiking MLP of LIF neurons on scikit-learn's bundled "
+        description="Train a spiking network with a surrogate gradient and report its test accuracy.\n"
+                    "The default run trains a spiking MLP of LIF neurons on scikit-learn's bundled\n"
                     "8x8 digits (no download) and reaches about 96-97% test accuracy.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +57,7 @@ class Result:
     Attributes:
         model: the trained network (unwrapped from DistributedDataParallel).
         metrics: one dict per epoch (``epoch``, ``lr``, ``train_loss``, ``train_acc``,
-            ``test_loss``, ``test_acc``, ``seconds``), those of earlier sessions of a resumed run too.
+            ``test_loss``, ``test_acc``, ``seconds``), a resumed run's earlier epochs included.
         seconds: wall time of this call.
         run_dir: the run folder, if one was written.
         config: the config the run trained with (a resumed run's, with any change of ``epochs``).
@@ -342,11 +343,11 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
         progress.line(f"nothing to do: the run in {run_path} has finished its "
                       f"{plural(config.epochs, 'epoch')}; ask for more epochs to train on")
     elif state is not None:
-        at = f"epoch {first - 1}" + (f", batch {start_batch}" if start_batch else "")
+        at = f"in epoch {first} after batch {start_batch}" if start_batch else f"after epoch {first - 1}"
         changes = "".join(f"; epochs {epochs_before} -> {config.epochs}: the learning rate continues from "
                           f"{s['lr']:.3g} (epoch {s['from_epoch']}) towards 0 after epoch {config.epochs}"
                           for s in config.lr_segments[-1:] if config.epochs != epochs_before)
-        progress.line(f"resuming after {at} from {run_path}{changes}")
+        progress.line(f"resuming {at} from {run_path}{changes}")
     stop = stack.enter_context(StopFlag().installed()) if run_path is not None else None
 
     for epoch in range(first, config.epochs + 1):
@@ -360,15 +361,16 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
         if run.nonfinite is not None:
             raise TrainingDiverged(epoch, run.nonfinite[0], run.nonfinite[1], folder.kept())
         total = dist_.all_sum(run.stats.to(ctx.device), ctx).cpu()
-        if run.stopped and stop is not None:
-            _interrupt(folder, model, optimizer, config, surrogate, metrics, epoch, run, total, stop,
-                       ckpt.rng_state())
-        rng_after_training = ckpt.rng_state()
+        if stop is not None:
+            if run.stopped:
+                _interrupt(folder, model, optimizer, config, surrogate, metrics, epoch, run, total, stop,
+                           ckpt.rng_state())
+            rng_after_training = ckpt.rng_state()  # what a resume that redoes the evaluation needs
         scores = evaluate(net, data.test_x, data.test_y, config, ctx, stop=stop)
-        if scores is None and stop is not None:  # stopped during the evaluation: redo it on resume
+        if scores is None:  # stopped during the evaluation: the resume redoes it
+            assert stop is not None  # evaluate returns None only when asked to stop
             _interrupt(folder, model, optimizer, config, surrogate, metrics, epoch, run, total, stop,
                        rng_after_training)
-        assert scores is not None
         test_loss, test_acc = scores
         if not math.isfinite(test_loss):
             raise TrainingDiverged(epoch, None, test_loss, folder.kept(), what="test loss")
@@ -388,7 +390,7 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
         if on_epoch is not None and ctx.main:
             on_epoch(row)
         if stop is not None and dist_.any_true([bool(stop)], ctx)[0] and epoch < config.epochs:
-            raise TrainingInterrupted(run_path or Path(), epoch, 0, run.batches, stop.signal or 2)
+            raise TrainingInterrupted(run_path or Path(), epoch, 0, run.batches, stop.signal or signal.SIGINT)
     dist_.barrier(ctx)
 
     seconds = time.perf_counter() - t_start
@@ -410,13 +412,14 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
 
 def _interrupt(folder: rundir.RunFiles, model: nn.Module, optimizer: torch.optim.Optimizer,
                config: TrainConfig, surrogate: sg.Surrogate, metrics: list[dict[str, float]], epoch: int,
-               run: EpochRun, total: Tensor, stop: StopFlag, rng: dict[str, Any]) -> None:
+               run: EpochRun, total: Tensor, stop: StopFlag, rng: dict[str, Any]) -> NoReturn:
     """Save the state after the last completed batch of ``epoch`` and raise :class:`TrainingInterrupted`."""
     _check_finite_weights(model, epoch, run.done, folder)
     folder.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch - 1,
                  "batch": run.done, "train_stats": total.double(), "rng": rng, "metrics": metrics},
                 config, surrogate, f"epoch {epoch - 1}, batch {run.done}")
-    raise TrainingInterrupted(folder.path or Path(), epoch - 1, run.done, run.batches, stop.signal or 2)
+    raise TrainingInterrupted(folder.path or Path(), epoch - 1, run.done, run.batches,
+                              stop.signal or signal.SIGINT)
 
 
 def _check_finite_weights(model: nn.Module, epoch: int, batch: int | None, folder: rundir.RunFiles) -> None:
