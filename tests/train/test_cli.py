@@ -114,6 +114,7 @@ HOLD = "import sys, time\nfrom spikegrad.train import rundir\nwith rundir.lock(s
 
 
 def test_a_second_writer_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"T": 2}))  # a run in its first epoch
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:
@@ -126,7 +127,7 @@ def test_a_second_writer_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     finally:
         holder.kill()
         holder.wait()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]  # nothing written by the refused runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "config.json"]  # nothing written
 
 
 def test_compare_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

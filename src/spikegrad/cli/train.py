@@ -287,17 +287,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             # Refuse what can be refused before anything is created: a folder in use or holding a
             # run, then the settings, the data and the memory; only then create and lock the folder.
-            if main_process and rundir.holds_run(run_dir):
-                raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} "
-                                 "or choose another --out")
             if run_dir.exists() and not run_dir.is_dir():
                 raise UsageError(f"{run_dir} exists and is not a folder")
+            if main_process and run_dir.is_dir():
+                with rundir.lock(run_dir):  # a living training in there is named as such
+                    _refuse_a_run(run_dir)
             config = config_from_args(args, TrainConfig())
             data = prepare(config, args.device)
             with rundir.lock(run_dir) if main_process else contextlib.nullcontext(run_dir):
-                if main_process and rundir.holds_run(run_dir):  # it may have started meanwhile
-                    raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} "
-                                     "or choose another --out")
+                if main_process:
+                    _refuse_a_run(run_dir)  # one may have started since the first look
                 _fit(config, run_dir, args, data, resume=False)
     except RunFolderError as exc:
         raise UsageError(str(exc)) from None
@@ -318,6 +317,14 @@ def run(args: argparse.Namespace) -> int:
               f"resume point: {command}", file=sys.stderr)
         return 1
     return 0
+
+
+def _refuse_a_run(run_dir: Path) -> None:
+    from ..train import rundir
+
+    if rundir.holds_run(run_dir):
+        raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} "
+                         "or choose another --out")
 
 
 def _fit(config: TrainConfig, run_dir: Path, args: argparse.Namespace, data: Split, resume: bool) -> None:
