@@ -274,3 +274,15 @@ def test_help_fits_100_columns(command: str, monkeypatch: pytest.MonkeyPatch,
     assert done.value.code == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"usage: spikegrad {command}") and max(map(len, lines)) <= 100
+
+
+def test_ctrl_c_in_compare_is_one_line_and_130(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import spikegrad.train.compare as compare
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "run_compare", interrupted)
+    assert main(["compare", "--epochs", "1", *TINY, "--out", str(tmp_path / "c")]) == 130
+    assert capsys.readouterr().err == "spikegrad compare: interrupted\n"
