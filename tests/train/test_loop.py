@@ -301,7 +301,8 @@ def test_conv_model_learns_from_the_first_batches(digits: Split) -> None:
 
 def test_conv_model_on_idx_data(mnist_dir: Path) -> None:
     result = fit(tiny_config(model="conv", dataset="mnist", data_dir=str(mnist_dir), epochs=3, batch_size=8,
-                             max_batches=None, encoding="direct", hidden=32, backend="reference"), plot=False)
+                             max_batches=None, encoding="direct", hidden=32, backend="reference"), plot=False,
+                 threads=1)
     assert [len(result.metrics), result.model.readout.in_features] == [3, 32]
     assert result.metrics[-1]["train_loss"] < result.metrics[0]["train_loss"] < math.log(10) + 0.5
 
