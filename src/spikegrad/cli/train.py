@@ -289,8 +289,8 @@ def run(args: argparse.Namespace) -> int:
             # run, then the settings, the data and the memory; only then create and lock the folder.
             if run_dir.exists() and not run_dir.is_dir():
                 raise UsageError(f"{run_dir} exists and is not a folder")
-            if main_process and run_dir.is_dir():
-                with rundir.lock(run_dir):  # a living training in there is named as such
+            if main_process and rundir.holds_run(run_dir):
+                with rundir.lock(run_dir):  # a training still living there is named as such
                     _refuse_a_run(run_dir)
             config = config_from_args(args, TrainConfig())
             data = prepare(config, args.device)
