@@ -169,10 +169,15 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     damaged = root / "damaged"
     damaged.mkdir()
     (damaged / ckpt.CHECKPOINT).write_bytes((root / "run" / ckpt.CHECKPOINT).read_bytes()[:3000])
+    wrong = root / "wrongshape"  # a run whose checkpoint does not fit the network of its config
+    assert main(["train", "--epochs", "1", *TINY, "--out", str(wrong)]) == 0
+    state = ckpt.load(wrong / ckpt.CHECKPOINT)
+    state["model"]["readout.weight"] = torch.zeros(10, 17)
+    ckpt.atomic_save(state, wrong / ckpt.CHECKPOINT)
     write_mnist_like(root / "labels255")
     write_idx(root / "labels255" / "t10k-labels-idx1-ubyte", torch.tensor([255] * 20, dtype=torch.uint8))
     return {"run": str(root / "run"), "file": str(root / "file"), "empty": str(root / "empty"),
-            "damaged": str(damaged), "labels255": str(root / "labels255")}
+            "damaged": str(damaged), "labels255": str(root / "labels255"), "wrongshape": str(wrong)}
 
 
 MISTAKES = [
@@ -214,6 +219,9 @@ MISTAKES = [
     (["train", "--resume", "/no/such/run"], "--resume /no/such/run: no such run folder"),
     (["train", "--resume", "{empty}"], "no run in {empty}"),
     (["train", "--resume", "{damaged}"], "is not a readable checkpoint"),
+    (["train", "--resume", "{wrongshape}", "--epochs", "2"],
+     "model tensor 'readout.weight' is torch.float32 (10, 17), the config's network needs torch.float32 "
+     "(10, 16)"),
     (["train", "--resume", "{run}", "--out", "{empty}"], "--resume continues a run in its own folder"),
     (["train", "--resume", "{run}", "--lr", "-1"], "--lr must be a finite number in (0, 1]"),
     (["train", "--resume", "{run}", "--surrogate", "nope"], "unknown surrogate 'nope'"),

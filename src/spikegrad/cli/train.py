@@ -328,11 +328,15 @@ def _refuse_a_run(run_dir: Path) -> None:
 
 
 def _fit(config: TrainConfig, run_dir: Path, args: argparse.Namespace, data: Split, resume: bool) -> None:
+    from ..train.errors import CheckpointError
     from ..train.loop import fit
     from ..train.progress import Progress
 
-    fit(config, run_dir, resume=resume, device=args.device, progress=Progress(), data=data,
-        threads=args.threads if args.threads is not None else "auto")
+    try:
+        fit(config, run_dir, resume=resume, device=args.device, progress=Progress(), data=data,
+            threads=args.threads if args.threads is not None else "auto")
+    except CheckpointError as exc:  # found once the network is built: tensors that do not fit it
+        raise UsageError(f"--resume {run_dir}: {exc}") from None
 
 
 def _out_of_memory(exc: BaseException) -> bool:

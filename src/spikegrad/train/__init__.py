@@ -25,8 +25,8 @@ Example:
 from __future__ import annotations
 
 from .config import TrainConfig
-from .errors import RunFolderError, RunFolderInUse, TrainingDiverged, TrainingInterrupted
+from .errors import CheckpointError, RunFolderError, RunFolderInUse, TrainingDiverged, TrainingInterrupted
 from .loop import Result, fit
 
-__all__ = ["Result", "RunFolderError", "RunFolderInUse", "TrainConfig", "TrainingDiverged",
+__all__ = ["CheckpointError", "Result", "RunFolderError", "RunFolderInUse", "TrainConfig", "TrainingDiverged",
            "TrainingInterrupted", "fit"]

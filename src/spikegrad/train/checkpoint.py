@@ -14,7 +14,8 @@ checkpoint or the new one, never a torn file; the temporary file of a killed wri
 every member (``torch.load`` does not), so a flipped bit is an error instead of silently wrong
 weights; then it checks that every entry is there with the right type.
 :func:`check_model_state` and :func:`check_optimizer_state` compare the tensors with the network
-the config builds, so a mismatch is one line naming the tensor, not a traceback.
+the config builds, so a mismatch is one line naming the tensor, not a traceback. Every such
+problem is a :class:`~spikegrad.train.errors.CheckpointError` (a ``ValueError``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import IO, Any
 
 import torch
 from torch import Tensor, nn
+
+from .errors import CheckpointError
 
 #: File name of the checkpoint inside a run folder.
 CHECKPOINT = "checkpoint.pt"
@@ -167,7 +170,7 @@ def verify_archive(path: str | Path) -> None:
     stored CRC is 0) cannot be verified and is accepted.
 
     Raises:
-        ValueError: not a zip archive, a damaged directory, or a member whose bytes changed.
+        CheckpointError: not a zip archive, a damaged directory, or a member whose bytes changed.
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -176,9 +179,9 @@ def verify_archive(path: str | Path) -> None:
                 return
             bad = archive.testzip()
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise ValueError(f"{path} is not a readable checkpoint (damaged zip archive: {exc})") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (damaged zip archive: {exc})") from None
     if bad is not None:
-        raise ValueError(f"{path} is damaged: its member {bad} fails its CRC-32 check")
+        raise CheckpointError(f"{path} is damaged: its member {bad} fails its CRC-32 check")
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -194,8 +197,8 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
 
     Raises:
         FileNotFoundError: no checkpoint at ``path``.
-        ValueError: a damaged file, not a training checkpoint, or an entry missing or of the
-            wrong type (one line naming it).
+        CheckpointError: a damaged file, not a training checkpoint, or an entry missing or of the
+            wrong type (one line naming it; a ``ValueError``).
     """
     path = Path(path)
     if not path.is_file():
@@ -204,9 +207,9 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for a damaged file
-        raise ValueError(f"{path} is not a readable checkpoint: {exc}") from exc
+        raise CheckpointError(f"{path} is not a readable checkpoint: {exc}") from exc
     if not isinstance(state, dict) or "epoch" not in state or "model" not in state:
-        raise ValueError(f"{path} is not a spikegrad training checkpoint")
+        raise CheckpointError(f"{path} is not a spikegrad training checkpoint")
     state.setdefault("batch", 0)
     state.setdefault("train_stats", torch.zeros(3, dtype=torch.float64))
     check_entries(state, path)
@@ -217,31 +220,32 @@ def check_entries(state: dict[str, Any], where: str | Path = "checkpoint") -> No
     """Check that every entry of a checkpoint is present and of the right type and range.
 
     Raises:
-        ValueError: the first problem, naming the entry.
+        CheckpointError: the first problem, naming the entry.
     """
     for key, kind in REQUIRED.items():
         if key not in state:
-            raise ValueError(f"{where}: missing {key!r} (a training checkpoint holds "
-                             f"{', '.join(REQUIRED)})")
+            raise CheckpointError(f"{where}: missing {key!r} (a training checkpoint holds "
+                                  f"{', '.join(REQUIRED)})")
         value = state[key]
         if not isinstance(value, kind) or isinstance(value, bool):
             article = {int: "an integer", dict: "a dict", list: "a list"}[kind]
-            raise ValueError(f"{where}: {key!r} must be {article}, got {type(value).__name__} {value!r:.60}")
+            raise CheckpointError(f"{where}: {key!r} must be {article}, "
+                                  f"got {type(value).__name__} {value!r:.60}")
     for key in ("epoch", "batch"):
         if not isinstance(state[key], int) or isinstance(state[key], bool) or state[key] < 0:
-            raise ValueError(f"{where}: {key!r} must be an integer >= 0, got {state[key]!r:.60}")
+            raise CheckpointError(f"{where}: {key!r} must be an integer >= 0, got {state[key]!r:.60}")
     if not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in state["model"].items()):
-        raise ValueError(f"{where}: 'model' must map parameter names to tensors")
+        raise CheckpointError(f"{where}: 'model' must map parameter names to tensors")
     optimizer = state["optimizer"]
     if not (isinstance(optimizer.get("state"), dict) and isinstance(optimizer.get("param_groups"), list)):
-        raise ValueError(f"{where}: 'optimizer' must be an optimizer state_dict (with 'state' and "
-                         "'param_groups')")
+        raise CheckpointError(f"{where}: 'optimizer' must be an optimizer state_dict (with 'state' and "
+                              "'param_groups')")
     stats = state["train_stats"]
     if not (isinstance(stats, Tensor) and stats.dtype == torch.float64 and stats.shape == (3,)):
-        raise ValueError(f"{where}: 'train_stats' must be a float64 tensor of shape (3,)")
+        raise CheckpointError(f"{where}: 'train_stats' must be a float64 tensor of shape (3,)")
     if len(state["metrics"]) != state["epoch"] or not all(isinstance(m, dict) for m in state["metrics"]):
-        raise ValueError(f"{where}: 'metrics' must hold one dict per completed epoch ({state['epoch']}), "
-                         f"got {len(state['metrics'])} entries")
+        raise CheckpointError(f"{where}: 'metrics' must hold one dict per completed epoch "
+                              f"({state['epoch']}), got {len(state['metrics'])} entries")
     check_rng_state(state["rng"], where)
 
 
@@ -250,19 +254,20 @@ def check_model_state(saved: Mapping[str, Tensor], model: nn.Module,
     """Compare saved weights with ``model``'s: the same names, shapes and dtypes.
 
     Raises:
-        ValueError: the first missing, unexpected or mismatched tensor, named.
+        CheckpointError: the first missing, unexpected or mismatched tensor, named.
     """
     expected = model.state_dict()
     missing = [k for k in expected if k not in saved]
     extra = [k for k in saved if k not in expected]
     if missing or extra:
         what = f"lacks {missing[0]!r}" if missing else f"has {extra[0]!r}, which the network does not"
-        raise ValueError(f"{where}: the saved model {what}; it was not saved from a network of this config")
+        raise CheckpointError(f"{where}: the saved model {what}; it was not saved from a network of "
+                              "this config")
     for key, value in expected.items():
         got = saved[key]
         if got.shape != value.shape or got.dtype != value.dtype:
-            raise ValueError(f"{where}: model tensor {key!r} is {got.dtype} {tuple(got.shape)}, the config's "
-                             f"network needs {value.dtype} {tuple(value.shape)}")
+            raise CheckpointError(f"{where}: model tensor {key!r} is {got.dtype} {tuple(got.shape)}, "
+                                  f"the config's network needs {value.dtype} {tuple(value.shape)}")
 
 
 def check_optimizer_state(saved: Mapping[str, Any], optimizer: torch.optim.Optimizer,
@@ -270,28 +275,28 @@ def check_optimizer_state(saved: Mapping[str, Any], optimizer: torch.optim.Optim
     """Compare a saved optimizer ``state_dict`` with ``optimizer``: groups, parameters, state shapes.
 
     Raises:
-        ValueError: the first mismatch, named.
+        CheckpointError: the first mismatch, named.
     """
     groups = optimizer.param_groups
     saved_groups = saved["param_groups"]
     if len(saved_groups) != len(groups) or any(
             not isinstance(s, dict) or not isinstance(s.get("params"), list)
             or len(s["params"]) != len(g["params"]) for s, g in zip(saved_groups, groups, strict=False)):
-        raise ValueError(f"{where}: the optimizer state does not match the network's parameters")
+        raise CheckpointError(f"{where}: the optimizer state does not match the network's parameters")
     params = [p for g in groups for p in g["params"]]
     ids = [i for s in saved_groups for i in s["params"]]
     for index, param in zip(ids, params, strict=True):
         entry = saved["state"].get(index, {})
         if not isinstance(entry, dict):
-            raise ValueError(f"{where}: optimizer state of parameter {index} must be a dict")
+            raise CheckpointError(f"{where}: optimizer state of parameter {index} must be a dict")
         for name, value in entry.items():
             if not isinstance(value, Tensor):
                 continue
             if value.dim() and value.shape != param.shape:
-                raise ValueError(f"{where}: optimizer state {name!r} of parameter {index} has shape "
-                                 f"{tuple(value.shape)}, the parameter {tuple(param.shape)}")
+                raise CheckpointError(f"{where}: optimizer state {name!r} of parameter {index} has shape "
+                                      f"{tuple(value.shape)}, the parameter {tuple(param.shape)}")
             if not bool(torch.isfinite(value).all()):
-                raise ValueError(f"{where}: optimizer state {name!r} of parameter {index} is not finite")
+                raise CheckpointError(f"{where}: optimizer state {name!r} of parameter {index} is not finite")
 
 
 # --------------------------------------------------------------------------- random number generators
@@ -309,23 +314,23 @@ def check_rng_state(state: Any, where: str | Path = "checkpoint") -> None:
     """Check what :func:`rng_state` returned (after a round trip through a file).
 
     Raises:
-        ValueError: not a dict of uint8 tensors of the sizes torch's generators use.
+        CheckpointError: not a dict of uint8 tensors of the sizes torch's generators use.
     """
     size = torch.get_rng_state().numel()
     cpu = state.get("torch") if isinstance(state, dict) else None
     if not (isinstance(cpu, Tensor) and cpu.dtype == torch.uint8 and cpu.shape == (size,)):
-        raise ValueError(f"{where}: 'rng' must hold the CPU generator's state, "
-                         f"a uint8 tensor of {size} bytes")
+        raise CheckpointError(f"{where}: 'rng' must hold the CPU generator's state, "
+                              f"a uint8 tensor of {size} bytes")
     cuda = state.get("cuda", [])
     if not (isinstance(cuda, list) and all(isinstance(t, Tensor) and t.dtype == torch.uint8 for t in cuda)):
-        raise ValueError(f"{where}: 'rng' holds a malformed CUDA generator state")
+        raise CheckpointError(f"{where}: 'rng' holds a malformed CUDA generator state")
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`rng_state` returned.
 
     Raises:
-        ValueError: a malformed state (see :func:`check_rng_state`).
+        CheckpointError: a malformed state (see :func:`check_rng_state`).
     """
     check_rng_state(state)
     torch.set_rng_state(state["torch"])

@@ -9,6 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class CheckpointError(ValueError):
+    """A checkpoint is damaged, incomplete, or does not fit the network its config builds."""
+
+
 class RunFolderError(Exception):
     """A run folder cannot be used: not writable, not a folder, or it already holds another run."""
 
@@ -57,4 +61,4 @@ class TrainingDiverged(FloatingPointError):
         self.epoch, self.batch, self.value, self.what, self.kept = epoch, batch, value, what, kept
 
 
-__all__ = ["RunFolderError", "RunFolderInUse", "TrainingDiverged", "TrainingInterrupted"]
+__all__ = ["CheckpointError", "RunFolderError", "RunFolderInUse", "TrainingDiverged", "TrainingInterrupted"]

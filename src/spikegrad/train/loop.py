@@ -44,7 +44,7 @@ from . import distributed as dist_
 from . import memory, rundir
 from .config import ENCODINGS, TrainConfig, resumed_config
 from .defaults import default_threads
-from .errors import RunFolderError, TrainingDiverged, TrainingInterrupted
+from .errors import CheckpointError, RunFolderError, TrainingDiverged, TrainingInterrupted
 from .interrupts import StopFlag
 from .models import build_model, count_parameters, reset_state
 from .progress import Progress, plural
@@ -223,7 +223,7 @@ def _resume_point(run_path: Path, requested: TrainConfig) -> tuple[dict[str, Any
         try:
             saved = TrainConfig.from_dict(state["config"])
         except ValueError as exc:
-            raise ValueError(f"{path}: its config is invalid: {exc}") from None
+            raise CheckpointError(f"{path}: its config is invalid: {exc}") from None
         return state, resumed_config(saved, requested, state["epoch"], state["batch"]), saved.epochs
     try:
         saved = TrainConfig.from_dict(rundir.read_config_json(run_path))
