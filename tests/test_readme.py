@@ -1,11 +1,14 @@
 """The README's examples run as written.
 
-Convention: every fenced block whose info string is exactly ``python`` is executed, in
-order, in one shared namespace (later blocks may use names from earlier ones), from a
-temporary working directory. If the next fenced block is ``text`` and follows directly
-(only blank lines between), it is the expected output: the block's captured stdout must
-equal it exactly, apart from trailing whitespace. Blocks in any other language
-(``bash``, ``console``, ``python-no-run`` ...) are not run.
+Convention: every fenced block whose info string is exactly ``python`` is executed by itself,
+in a fresh namespace (so each one runs when a reader copies it alone), from a temporary
+working directory. If the next fenced block is ``text`` and follows directly (only blank lines
+between), it is the expected output: the block's captured stdout must equal it exactly, apart
+from trailing whitespace. Blocks in any other language (``bash``, ``console``,
+``python-no-run`` ...) are not run.
+
+The examples run twice, under 1 and 2 CPU threads: a printed number must not depend on the
+machine's thread count (an example that trains fixes its own).
 """
 
 from __future__ import annotations
@@ -55,19 +58,24 @@ def test_examples_parser():
 
 
 @pytest.mark.skipif(not README.exists(), reason="no README.md yet")
-def test_readme_examples_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_readme_examples_run(tmp_path, monkeypatch, threads):
     import torch
 
     found = examples(README.read_text(encoding="utf-8"))
     if not found:
         pytest.skip("README.md has no python examples")
     monkeypatch.chdir(tmp_path)
-    torch.manual_seed(0)
-    namespace: dict[str, object] = {"__name__": "__readme__"}
-    for example in found:
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            exec(compile(example.code, f"README.md:{example.line}", "exec"), namespace)
-        if example.expected is not None:
-            assert normalise(buffer.getvalue()) == normalise(example.expected), (
-                f"README.md line {example.line}: printed output differs from the text block after it")
+    before = torch.get_num_threads()
+    try:
+        for example in found:
+            torch.set_num_threads(threads)
+            namespace: dict[str, object] = {"__name__": "__readme__"}
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                exec(compile(example.code, f"README.md:{example.line}", "exec"), namespace)
+            if example.expected is not None:
+                assert normalise(buffer.getvalue()) == normalise(example.expected), (
+                    f"README.md line {example.line}: printed output differs from the text block after it")
+    finally:
+        torch.set_num_threads(before)

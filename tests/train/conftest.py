@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from spikegrad.train.data import Split, load_digits
 from spikegrad.train.loop import TrainConfig
+
+# IDX element type byte of each dtype the writer supports.
+IDX_TYPE = {torch.uint8: 0x08, torch.int8: 0x09, torch.int16: 0x0B, torch.int32: 0x0C, torch.float32: 0x0D,
+            torch.float64: 0x0E}
 
 
 def tiny_config(**overrides: object) -> TrainConfig:
@@ -19,15 +24,16 @@ def tiny_config(**overrides: object) -> TrainConfig:
     return TrainConfig(**values)  # type: ignore[arg-type]
 
 
-def write_idx(path: Path, array: torch.Tensor, compress: bool = False) -> None:
-    """Write ``array`` (uint8) as an IDX file, the MNIST format."""
-    header = bytes([0, 0, 0x08, array.dim()]) + struct.pack(f">{array.dim()}I", *array.shape)
-    payload = header + array.to(torch.uint8).contiguous().numpy().tobytes()
+def write_idx(path: Path, array: torch.Tensor, compress: bool = False) -> Path:
+    """Write ``array`` as an IDX file (the MNIST format), big-endian, in its own dtype; return the path."""
+    header = bytes([0, 0, IDX_TYPE[array.dtype], array.dim()]) + struct.pack(f">{array.dim()}I", *array.shape)
+    payload = header + array.contiguous().numpy().astype(array.numpy().dtype.newbyteorder(">")).tobytes()
     if compress:
         path = path.with_name(path.name + ".gz")
         path.write_bytes(gzip.compress(payload))
     else:
         path.write_bytes(payload)
+    return path
 
 
 def write_mnist_like(folder: Path, n_train: int = 40, n_test: int = 20, size: int = 12,
@@ -48,3 +54,19 @@ def mnist_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "mnist"
     write_mnist_like(folder, compress=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def digits() -> Split:
+    """The bundled digits, loaded once (the tests never modify it)."""
+    return load_digits()
+
+
+def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of a model's state."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    """Bit-identical states (same keys, every tensor equal)."""
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -32,7 +32,8 @@ def _param_users() -> dict[str, list[str]]:
 def add_surrogate_arguments(parser: argparse.ArgumentParser, *, name_flag: bool = True) -> None:
     """Add ``--surrogate NAME`` (optional) and one flag per known surrogate parameter."""
     if name_flag:
-        parser.add_argument("--surrogate", default="atan", metavar="NAME",
+        # default None: a resumed run tells a flag the user gave from one left at its default
+        parser.add_argument("--surrogate", default=None, metavar="NAME",
                             help="surrogate shape, e.g. atan, sigmoid, fast_sigmoid (default: atan; "
                                  "`spikegrad list` shows all)")
     group = parser.add_argument_group("surrogate parameters (each applies to the shapes named)")

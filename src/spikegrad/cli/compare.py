@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from . import UsageError
+from ._imports import add_import_argument, load_user_surrogates
 from .train import add_training_arguments, check_common, check_positive
 
 EPILOG = """\
@@ -47,8 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="train with many surrogate shapes and scales; table and plot of accuracy",
-        description="Train the same spiking network with several surrogate shapes, each at several "
-                    "scales, with detached and differentiable reset, and tabulate and plot the test "
+        description="Train the same spiking network with several surrogate shapes, each at several\n"
+                    "scales, with detached and differentiable reset, and tabulate and plot the test\n"
                     "accuracy: is learning robust to the surrogate's shape, sensitive to its scale?",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,48 +66,51 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=int, default=5, metavar="N",
                         help="epochs per run (default: 5)")
     add_training_arguments(parser)
+    add_import_argument(parser)
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output folder (default: runs/compare-<timestamp>)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.compare import run_compare, scaled_surrogate, summary, write_report
-    from ..train.loop import TrainConfig
-    from ..train.progress import Progress
-    from .train import prepare, set_threads
+    from ..train import rundir
+    from ..train.compare import run_compare, scaled_surrogate, spread_sentence, summary, write_report
+    from ..train.config import MAX_SEED, TrainConfig
+    from ..train.errors import RunFolderError
+    from ..train.progress import Progress, plural
+    from .train import config_from_args, prepare
 
+    load_user_surrogates(args.imports)
     check_common(args)
     check_positive(args, "seeds")
-    set_threads(args.threads, args.dataset)
+    if args.seed is not None and args.seed + args.seeds - 1 > MAX_SEED:
+        raise UsageError(f"--seed {args.seed} with --seeds {args.seeds} goes past the largest seed, 2**63-1")
     for shape in args.shapes:
         try:
             scaled_surrogate(shape, 1.0)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    config = TrainConfig(
-        dataset=args.dataset, data_dir=args.data_dir, model=args.model, neuron=args.neuron, tau=args.tau,
-        encoding=args.encoding, T=args.T, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        hidden=args.hidden, seed=0, backend=args.backend, max_batches=args.max_batches,
-    )
+    config = config_from_args(args, TrainConfig(epochs=args.epochs))
+    first_seed, config.seed = config.seed, 0
     data = prepare(config, args.device)
     resets = {"both": (True, False), "detached": (True,), "differentiable": (False,)}[args.resets]
     out = Path(args.out) if args.out else Path("runs") / time.strftime("compare-%Y%m%d-%H%M%S")
+    try:
+        rundir.create(out)  # now, not after an hour of training
+    except RunFolderError as exc:
+        raise UsageError(str(exc)) from None
     progress = Progress()
     n = len(args.shapes) * len(args.scales) * len(resets) * args.seeds
-    progress.line(f"compare: {n} runs of {args.epochs} epochs ({config.model}, {config.neuron.upper()}, "
-                  f"{config.encoding} T={config.T}, {data.name})")
+    progress.line(f"compare: {plural(n, 'run')} of {plural(args.epochs, 'epoch')} ({config.model}, "
+                  f"{config.neuron.upper()}, {config.encoding} T={config.T}, {data.name})")
     t0 = time.perf_counter()
-    seeds = range(args.seed, args.seed + args.seeds)
+    seeds = range(first_seed, first_seed + args.seeds)
     rows = run_compare(config, args.shapes, args.scales, resets, seeds, device=args.device,
-                       progress=progress, data=data)
+                       progress=progress, data=data, threads=args.threads if args.threads else "auto")
     title = (f"{data.name}, {config.model} of {config.neuron.upper()} neurons, T={config.T}, "
-             f"{config.epochs} epochs")
+             f"{plural(config.epochs, 'epoch')}")
     paths = write_report(rows, out, title=title)
-    s = summary(rows)
     progress.line(paths["md"].read_text().rstrip())
-    progress.line(f"done in {time.perf_counter() - t0:.0f} s: at scale x{s['unit_scale']:g} the shapes "
-                  f"differ by <= {s['shape_spread']:.1f} points, across scales by up to "
-                  f"{s['scale_spread']:.1f}; "
+    progress.line(f"done in {time.perf_counter() - t0:.0f} s: {spread_sentence(summary(rows))}; "
                   f"wrote {paths['md']}, {paths['csv']}, {paths['png']}")
     return 0

@@ -2,10 +2,15 @@
 
 The library side of ``spikegrad train`` and ``spikegrad compare``:
 
-* :mod:`.data`: scikit-learn's bundled digits and MNIST-style IDX files; seeded batches and encodings.
+* :mod:`.config`: :class:`~.config.TrainConfig`, its validation and learning-rate schedule.
+* :mod:`.data`: the data-set registry (with checks), the bundled digits, seeded batches and
+  encodings; :mod:`.idx`: MNIST-style IDX files.
 * :mod:`.models`: the spiking MLP and conv net.
-* :mod:`.loop`: :class:`~.loop.TrainConfig` and :func:`~.loop.fit`.
-* :mod:`.checkpoint`: atomic checkpoints loadable with ``weights_only=True``.
+* :mod:`.loop`: :func:`~.loop.fit`.
+* :mod:`.checkpoint`: atomic checkpoints, verified (CRC-32, entries, shapes) before they are loaded
+  with ``weights_only=True``.
+* :mod:`.rundir`: the run folder's lock and files; :mod:`.interrupts`: Ctrl-C and SIGTERM at batch
+  boundaries; :mod:`.errors`: how a run stops early; :mod:`.memory`: the memory a run needs.
 * :mod:`.distributed`: DistributedDataParallel under ``torchrun``.
 * :mod:`.compare`: the shape-vs-scale surrogate study.
 * :mod:`.report`: metrics tables and plots.
@@ -19,6 +24,9 @@ Example:
 
 from __future__ import annotations
 
-from .loop import Result, TrainConfig, fit
+from .config import TrainConfig
+from .errors import CheckpointError, RunFolderError, RunFolderInUse, TrainingDiverged, TrainingInterrupted
+from .loop import Result, fit
 
-__all__ = ["Result", "TrainConfig", "fit"]
+__all__ = ["CheckpointError", "Result", "RunFolderError", "RunFolderInUse", "TrainConfig", "TrainingDiverged",
+           "TrainingInterrupted", "fit"]

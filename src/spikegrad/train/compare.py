@@ -26,7 +26,8 @@ from typing import Any
 from .. import surrogate as sg
 from . import data as D
 from .checkpoint import atomic_write_text
-from .loop import TrainConfig, fit
+from .config import TrainConfig
+from .loop import fit
 from .progress import Progress
 from .report import _fmt
 
@@ -69,6 +70,7 @@ def run_compare(
     device: str | None = "cpu",
     progress: Progress | None = None,
     data: D.Split | None = None,
+    threads: int | str | None = "auto",
 ) -> list[dict[str, Any]]:
     """Train ``base`` once per (shape, scale, reset, seed); return one row per run.
 
@@ -81,6 +83,7 @@ def run_compare(
         device: where to train.
         progress: progress display (a bar over the runs, one line per run).
         data: the data set (default: loaded from ``base``).
+        threads: CPU threads for each run (see :func:`~.loop.fit`).
 
     Returns:
         Rows with the columns of :data:`COLUMNS`.
@@ -98,7 +101,7 @@ def run_compare(
     for shape, scale, pname, value, surrogate, detach, seed in plans:
         config = replace(base, surrogate=shape, surrogate_params={pname: value}, detach_reset=detach,
                          seed=seed)
-        result = fit(config, device=device, data=data, plot=False)
+        result = fit(config, device=device, data=data, plot=False, threads=threads)
         row: dict[str, Any] = {
             "shape": shape, "scale": scale, "param": pname, "value": value, "peak": float(surrogate.peak),
             "area": float(surrogate.area), "reset": "detached" if detach else "differentiable", "seed": seed,
@@ -140,6 +143,7 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     ``unit_scale``: the scale nearest 1 (the shapes' defaults, peak gradient 1).
     ``shape_spread``: at ``unit_scale``, the largest (over resets) of best shape - worst shape.
     ``scale_spread``: the largest, over shapes and resets, of best scale - worst scale.
+    ``shapes``, ``scales``: how many of each were compared (a spread over one is not a result).
     """
     acc = _mean_acc(rows)
     shapes = _ordered([k[0] for k in acc])
@@ -154,7 +158,21 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
                        default=0.0)
     scale_spread = max((spread([acc[s, c, r] for c in scales if (s, c, r) in acc])
                         for s in shapes for r in resets), default=0.0)
-    return {"unit_scale": unit, "shape_spread": shape_spread, "scale_spread": scale_spread}
+    return {"unit_scale": unit, "shape_spread": shape_spread, "scale_spread": scale_spread,
+            "shapes": len(shapes), "scales": len(scales)}
+
+
+def spread_sentence(s: dict[str, float]) -> str:
+    """What :func:`summary` found, in words; a spread over a single shape or scale is left out."""
+    parts = []
+    if s["shapes"] > 1:
+        parts.append(f"at scale x{s['unit_scale']:g} the shapes differ by at most "
+                     f"{s['shape_spread']:.1f} points")
+    if s["scales"] > 1:
+        parts.append(f"across scales one shape varies by up to {s['scale_spread']:.1f} points")
+    if not parts:
+        return "one shape at one scale: nothing to compare across"
+    return "; ".join(parts)
 
 
 def rows_markdown(rows: Sequence[dict[str, Any]]) -> str:
@@ -172,9 +190,9 @@ def rows_markdown(rows: Sequence[dict[str, Any]]) -> str:
             lines.append(f"| {shape} | {reset} | " + " | ".join(cells) + " |")
     s = summary(rows)
     lines.append("")
+    sentence = spread_sentence(s)
     lines.append(f"Test accuracy (%) after the last epoch{f', mean of {seeds} seeds' if seeds > 1 else ''}. "
-                 f"At scale x{s['unit_scale']:g} the shapes differ by at most {s['shape_spread']:.1f} "
-                 f"points; across scales one shape varies by up to {s['scale_spread']:.1f} points.")
+                 f"{sentence[0].upper()}{sentence[1:]}.")
     return "\n".join(lines) + "\n"
 
 
@@ -188,7 +206,7 @@ def plot_compare(rows: Sequence[dict[str, Any]], path: str | Path, title: str = 
     scales = sorted(_ordered([r["scale"] for r in rows]))
     resets = _ordered([r["reset"] for r in rows])
     unit = min(scales, key=lambda c: abs(math.log(c)))
-    fig, (ax_shape, ax_scale) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True,
+    fig, (ax_shape, ax_scale) = plt.subplots(1, 2, figsize=(13, 4.4), constrained_layout=True,
                                              gridspec_kw={"width_ratios": [1, 1.3]})
     width = 0.8 / max(len(resets), 1)
     for i, reset in enumerate(resets):
@@ -196,8 +214,10 @@ def plot_compare(rows: Sequence[dict[str, Any]], path: str | Path, title: str = 
         heights = [100 * acc.get((s, unit, reset), math.nan) for s in shapes]
         ax_shape.bar(xs, heights, width, label=f"{reset} reset")
     ax_shape.set_xticks(range(len(shapes)), shapes, rotation=25, ha="right")
-    ax_shape.set(ylabel="test accuracy (%)", title=f"shape (scale x{unit:g})", ylim=(0, 100))
-    ax_shape.legend(loc="lower right", fontsize=8)
+    # the axis runs past 100 % so that the legend sits above the bars, not over them
+    ax_shape.set(ylabel="test accuracy (%)", title=f"shape (scale x{unit:g})", ylim=(0, 115),
+                 yticks=range(0, 101, 20))
+    ax_shape.legend(loc="upper center", fontsize=8, ncol=len(resets), frameon=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     styles = ["-", "--", ":", "-."]
     for j, shape in enumerate(shapes):
@@ -209,7 +229,8 @@ def plot_compare(rows: Sequence[dict[str, Any]], path: str | Path, title: str = 
                  ylabel="test accuracy (%)", title="scale", ylim=(0, 100))
     ax_scale.set_xticks(scales, [f"x{c:g}" for c in scales])
     ax_scale.minorticks_off()
-    ax_scale.legend(fontsize=7, ncol=2, loc="lower left")
+    # beside the axes, never over the curves
+    ax_scale.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     for ax in (ax_shape, ax_scale):
         ax.grid(alpha=0.3)
     if title:

@@ -1,41 +1,24 @@
-"""Data sets for the training command: scikit-learn's bundled digits and IDX files from disk.
+"""Data sets for the training command: a small registry, checks, the bundled digits, batches, encodings.
 
-Every data set comes back as float32 images in ``[0, 1]`` shaped ``[N, 1, H, W]`` with int64
-labels, already split into train and test parts. The batch order and the Poisson spike trains
-are drawn from generators seeded by ``(seed, epoch, batch)``, never from the global RNG, so that
-a resumed run and a multi-process run see exactly the batches of a single uninterrupted run.
+Every data set comes back as a :class:`Split`: float32 images in ``[0, 1]`` shaped ``[N, C, H, W]``
+with int64 labels in ``[0, n_classes)``, already split into train and test parts, and checked
+(:func:`check_split`) before any training starts. The batch order and the Poisson spike trains are
+drawn from generators seeded by ``(seed, epoch, batch)``, never from the global RNG, so that a
+resumed run and a multi-process run see exactly the batches of a single uninterrupted run.
+
+Adding a data set is one :func:`register` call with a :class:`Dataset` whose ``load`` returns a
+:class:`Split`; ``--dataset`` lists the registry, and :func:`load_dataset` checks what ``load``
+returns. Loaders name the file and the problem in a ``ValueError`` (one line) for any bad input.
 """
 
 from __future__ import annotations
 
-import gzip
-import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
-
-#: The data sets ``--dataset`` accepts.
-DATASETS = ("digits", "mnist", "fashion-mnist")
-
-#: The standard IDX file names (MNIST and Fashion-MNIST share them).
-IDX_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-
-# IDX type byte -> (struct code, torch dtype); see http://yann.lecun.com/exdb/mnist/.
-_IDX_TYPES = {
-    0x08: (">u1", torch.uint8),
-    0x09: (">i1", torch.int8),
-    0x0B: (">i2", torch.int16),
-    0x0C: (">i4", torch.int32),
-    0x0D: (">f4", torch.float32),
-    0x0E: (">f8", torch.float64),
-}
 
 
 @dataclass
@@ -45,7 +28,7 @@ class Split:
     Attributes:
         name: the data set's name.
         train_x: training images, ``[N, C, H, W]`` float32 in ``[0, 1]``.
-        train_y: training labels, ``[N]`` int64.
+        train_y: training labels, ``[N]`` int64 in ``[0, n_classes)``.
         test_x: test images.
         test_y: test labels.
         n_classes: number of classes.
@@ -64,7 +47,121 @@ class Split:
         return tuple(self.train_x.shape[1:])
 
 
-# --------------------------------------------------------------------------- loading
+# --------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One entry of the data-set registry (what ``--dataset NAME`` refers to).
+
+    Attributes:
+        name: the name users pass.
+        load: ``load(data_dir)`` returns the :class:`Split` (``data_dir`` is ``None`` for bundled sets).
+        n_classes: the number of classes every label must stay below.
+        summary: one line for ``--help``.
+        files: what the data folder must hold (``''`` for a bundled set, which takes no folder).
+    """
+
+    name: str
+    load: Callable[[Path | None], Split]
+    n_classes: int
+    summary: str
+    files: str = ""
+
+    @property
+    def needs_data_dir(self) -> bool:
+        """Whether the data set is read from a folder (``--data-dir``)."""
+        return bool(self.files)
+
+
+#: Every data set ``--dataset`` accepts, by name, in registration order.
+DATASETS: dict[str, Dataset] = {}
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Add a data set to :data:`DATASETS` (returned unchanged).
+
+    Raises:
+        ValueError: a data set of that name already exists.
+    """
+    if dataset.name in DATASETS:
+        raise ValueError(f"a data set named {dataset.name!r} is already registered")
+    DATASETS[dataset.name] = dataset
+    return dataset
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None) -> Split:
+    """Load a registered data set by name and check it (:func:`check_split`).
+
+    Raises:
+        ValueError: unknown name, a folder given to a bundled set or missing for one read from
+            disk, or bad data (naming the file and the problem).
+        FileNotFoundError: the folder or one of its files is missing (named).
+        ImportError: the bundled digits without scikit-learn.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+    dataset = DATASETS[name]
+    if dataset.needs_data_dir and data_dir is None:
+        raise ValueError(f"--dataset {name} needs --data-dir DIR (a folder with {dataset.files})")
+    if not dataset.needs_data_dir and data_dir is not None:
+        raise ValueError(f"--dataset {name} is bundled and takes no --data-dir")
+    split = dataset.load(Path(data_dir) if data_dir is not None else None)
+    check_split(split, dataset.n_classes)
+    return split
+
+
+def check_split(split: Split, n_classes: int) -> None:
+    """Check what a loader returned: shapes, dtypes, value ranges and labels, train against test.
+
+    Raises:
+        ValueError: the first problem found, naming the part (train or test) and the rule.
+    """
+    where = split.name
+    if split.n_classes != n_classes:
+        raise ValueError(f"{where}: has {split.n_classes} classes, the data set defines {n_classes}")
+    for part, x, y in (("train", split.train_x, split.train_y), ("test", split.test_x, split.test_y)):
+        if x.dtype != torch.float32 or x.dim() != 4:
+            raise ValueError(f"{where}: {part} images must be float32 [N, C, H, W], got {x.dtype} "
+                             f"{tuple(x.shape)}")
+        if len(x) == 0:
+            raise ValueError(f"{where}: the {part} part holds no images")
+        if y.dtype != torch.int64 or y.shape != (len(x),):
+            raise ValueError(f"{where}: {part} labels must be int64 [{len(x)}], "
+                             f"got {y.dtype} {tuple(y.shape)}")
+        check_unit_range(f"{where}: {part} images", x)
+        check_labels(f"{where}: {part} labels", y, n_classes)
+    if split.train_x.shape[1:] != split.test_x.shape[1:]:
+        raise ValueError(f"{where}: train images are {image_size(split.train_x)} but test images are "
+                         f"{image_size(split.test_x)}; both parts must have the same size")
+
+
+def image_size(x: Tensor) -> str:
+    """The size of the images in ``x`` (``[N, C, H, W]``) in words: ``8x8 px`` or ``32x32 px, 3 channels``."""
+    channels = f", {x.shape[1]} channels" if x.shape[1] != 1 else ""
+    return f"{x.shape[-2]}x{x.shape[-1]} px{channels}"
+
+
+def check_unit_range(what: str, x: Tensor) -> None:
+    """Images are spike probabilities for the Poisson encoding: finite and within [0, 1]."""
+    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
+    if bool(bad.any()):
+        i = int(bad.flatten().nonzero()[0])
+        image = i // max(x[0].numel(), 1)
+        raise ValueError(f"{what} must be finite and within [0, 1], but image {image} holds "
+                         f"{float(x.flatten()[i])!r}")
+
+
+def check_labels(what: str, y: Tensor, n_classes: int) -> None:
+    """Every label must name a class: an integer in ``[0, n_classes)``."""
+    bad = (y < 0) | (y >= n_classes)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0])
+        raise ValueError(f"{what}: label {int(y[i])} at index {i} is outside 0..{n_classes - 1} "
+                         f"(the data set has {n_classes} classes)")
+
+
+# --------------------------------------------------------------------------- bundled digits
 
 
 def load_digits(test_fraction: float = 0.25, split_seed: int = 0) -> Split:
@@ -79,9 +176,16 @@ def load_digits(test_fraction: float = 0.25, split_seed: int = 0) -> Split:
 
     Returns:
         The split data set, pixel values scaled from 0..16 to ``[0, 1]``.
+
+    Raises:
+        ImportError: scikit-learn is not installed (the message says how to install it).
     """
-    from sklearn.datasets import load_digits as sk_load_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits as sk_load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ImportError("the digits data set comes with scikit-learn: pip install scikit-learn "
+                          "(or pip install -e '.[train]' in a checkout of spikegrad)") from None
 
     bunch = sk_load_digits()
     x = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
@@ -93,111 +197,7 @@ def load_digits(test_fraction: float = 0.25, split_seed: int = 0) -> Split:
     return Split("digits", x[tr], y[tr], x[te], y[te], n_classes=10)
 
 
-def read_idx(path: str | Path) -> Tensor:
-    """Read one IDX file (the MNIST format), gzipped (``.gz``) or not.
-
-    Args:
-        path: the file.
-
-    Returns:
-        The array it holds, with its stored dtype and shape.
-
-    Raises:
-        ValueError: the file is not a valid IDX file (bad magic number, type or size).
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise ValueError(f"{path} is not an IDX file (its first two bytes must be zero)")
-    type_code, ndim = data[2], data[3]
-    if type_code not in _IDX_TYPES:
-        raise ValueError(f"{path}: unknown IDX element type 0x{type_code:02x}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", data[4:header])
-    np_code, dtype = _IDX_TYPES[type_code]
-    count = 1
-    for n in shape:
-        count *= n
-    item = torch.empty((), dtype=dtype).element_size()
-    if len(data) - header != count * item:
-        raise ValueError(
-            f"{path}: shape {tuple(shape)} needs {count * item} bytes of data, found {len(data) - header}"
-        )
-    import numpy as np
-
-    array = np.frombuffer(data, dtype=np.dtype(np_code), offset=header).astype(np_code[1:])
-    return torch.from_numpy(array.copy()).reshape(shape).to(dtype)
-
-
-def find_idx_file(data_dir: Path, stem: str) -> Path:
-    """The IDX file ``stem`` (or ``stem.gz``) in ``data_dir``.
-
-    Raises:
-        FileNotFoundError: neither exists; the message names the file and the folder.
-    """
-    for name in (stem, stem + ".gz"):
-        if (data_dir / name).is_file():
-            return data_dir / name
-    raise FileNotFoundError(f"missing {stem} (or {stem}.gz) in {data_dir}")
-
-
-def load_idx_dataset(name: str, data_dir: str | Path) -> Split:
-    """MNIST or Fashion-MNIST from the four standard IDX files in ``data_dir``.
-
-    Args:
-        name: ``'mnist'`` or ``'fashion-mnist'`` (only the label of the result differs).
-        data_dir: folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-            ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each optionally ``.gz``.
-
-    Raises:
-        FileNotFoundError: the folder or one of the files is missing (named in the message).
-        ValueError: a file is not valid IDX, or images and labels disagree.
-    """
-    folder = Path(data_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"data directory {str(folder)!r} does not exist")
-    parts = {key: read_idx(find_idx_file(folder, stem)) for key, stem in IDX_FILES.items()}
-    for part in ("train", "test"):
-        images, labels = parts[f"{part}_images"], parts[f"{part}_labels"]
-        if images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
-            raise ValueError(
-                f"{folder}: {part} images {tuple(images.shape)} and labels {tuple(labels.shape)} "
-                "must be [N, H, W] and [N]"
-            )
-    n_classes = int(max(parts["train_labels"].max(), parts["test_labels"].max())) + 1
-
-    def as_images(t: Tensor) -> Tensor:
-        scale = 255.0 if t.dtype == torch.uint8 else 1.0
-        return (t.to(torch.float32) / scale).unsqueeze(1)
-
-    return Split(
-        name,
-        as_images(parts["train_images"]),
-        parts["train_labels"].to(torch.int64),
-        as_images(parts["test_images"]),
-        parts["test_labels"].to(torch.int64),
-        n_classes=max(n_classes, 10),
-    )
-
-
-def load_dataset(name: str, data_dir: str | Path | None = None) -> Split:
-    """Load a data set by name (see :data:`DATASETS`).
-
-    Raises:
-        ValueError: unknown name, or an IDX data set without ``data_dir``.
-        FileNotFoundError: see :func:`load_idx_dataset`.
-    """
-    if name == "digits":
-        return load_digits()
-    if name in ("mnist", "fashion-mnist"):
-        if data_dir is None:
-            raise ValueError(f"--dataset {name} needs --data-dir DIR (a folder with the IDX files)")
-        return load_idx_dataset(name, data_dir)
-    raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+register(Dataset("digits", lambda _: load_digits(), 10, "scikit-learn's 1,797 8x8 images, bundled"))
 
 
 # --------------------------------------------------------------------------- batches and encoding
@@ -218,7 +218,7 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, shuffle: bool 
     The last batch may be smaller. Every process of a multi-process run computes the same list.
     """
     order = torch.randperm(n, generator=generator(seed, epoch)) if shuffle else torch.arange(n)
-    return list(order.split(batch_size))
+    return list(order.split(min(batch_size, max(n, 1))))
 
 
 def shard(indices: Tensor, rank: int, world_size: int) -> Tensor:
@@ -248,3 +248,12 @@ def encode(x: Tensor, T: int, encoding: str, gen: torch.Generator | None = None)
         u = torch.rand((T, *x.shape), generator=gen, dtype=x.dtype)
         return (u.to(x.device) < x.unsqueeze(0)).to(x.dtype)
     raise ValueError(f"encoding must be 'poisson' or 'direct', got {encoding!r}")
+
+
+# Data sets read from disk register themselves when their module is imported (after the names above
+# exist, which they use); a new file format is one more such module.
+from .idx import IDX_FILES, find_idx_file, load_idx_dataset, read_idx  # noqa: E402
+
+__all__ = ["DATASETS", "IDX_FILES", "Dataset", "Split", "check_split", "encode", "epoch_batches",
+           "find_idx_file", "generator", "load_dataset", "load_digits", "load_idx_dataset", "read_idx",
+           "register", "shard"]

@@ -59,6 +59,9 @@ def check_device(device: str | None) -> torch.device:
         raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}") from exc
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be cpu, cuda or cuda:N, got {device!r}")
+    if dev.type == "cpu" and dev.index not in (None, 0):
+        raise ValueError(f"device {device!r}: the CPU takes no index, use 'cpu' "
+                         "(--threads sets how many cores)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for CUDA, but torch sees no CUDA device")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
@@ -113,6 +116,24 @@ def all_sum(values: Tensor, ctx: Context) -> Tensor:
         values = values.clone()
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values
+
+
+def any_true(flags: list[bool], ctx: Context) -> list[bool]:
+    """For each flag, whether it is set in any process (the flags themselves in a single process).
+
+    Every process must call this at the same point, so that all of them take the same branch
+    afterwards (stop, or go on) and none waits forever in a collective the others left.
+    """
+    if not ctx.distributed:
+        return flags
+    values = torch.tensor([float(f) for f in flags], device=ctx.device)
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in values.tolist()]
+
+
+def env_rank() -> int:
+    """This process's rank as ``torchrun`` sets it (0 outside ``torchrun``)."""
+    return _env_int("RANK", 0)
 
 
 def barrier(ctx: Context) -> None:

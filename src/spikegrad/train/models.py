@@ -10,16 +10,19 @@ trains the network.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from .. import surrogate as sg
+from .config import MODELS, NEURONS
 
-#: Neuron choices of ``--neuron``.
-NEURONS = ("if", "lif", "plif")
-#: Network choices of ``--model``.
-MODELS = ("mlp", "conv")
+#: The conv net's weights into spiking layers are drawn from N(0, (gain / sqrt(fan_in))^2).
+CONV_INIT_GAIN = 4.0
+#: The smallest image the conv net takes (two 2x2 poolings).
+CONV_MIN_SIZE = 4
 
 
 def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_reset: bool = False,
@@ -92,7 +95,9 @@ def build_model(
     ``mlp``: flatten -> linear(hidden) -> neurons -> readout.
     ``conv``: [conv3x3(channels) -> neurons -> maxpool2] -> [conv3x3(2 channels) -> neurons ->
     maxpool2] -> flatten -> linear(hidden) -> neurons -> readout. No batch norm, so that a
-    multi-process run computes exactly what one process computes.
+    multi-process run computes exactly what one process computes; instead the weights into its
+    three spiking layers start larger than PyTorch's default (:func:`init_spiking_weights`), so
+    that spikes reach the readout from the first batch.
 
     Args:
         kind: ``'mlp'`` or ``'conv'``.
@@ -107,13 +112,16 @@ def build_model(
         backend: the neurons' multi-step backend.
 
     Raises:
-        ValueError: unknown ``kind`` or ``neuron``, or a size < 1.
+        ValueError: unknown ``kind`` or ``neuron``, a size < 1, or images too small for the conv net.
     """
     from .. import functional, layer
 
     for name, value in (("hidden", hidden), ("channels", channels), ("n_classes", n_classes)):
         if value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
+    if kind == "conv" and min(input_shape[1:]) < CONV_MIN_SIZE:
+        raise ValueError(f"the conv net needs images of at least {CONV_MIN_SIZE}x{CONV_MIN_SIZE} px "
+                         f"(it pools twice), got {input_shape[1]}x{input_shape[2]}; use the mlp")
 
     def spiking() -> nn.Module:
         return make_neuron(neuron, surrogate, tau=tau, detach_reset=detach_reset, backend=backend)
@@ -129,11 +137,31 @@ def build_model(
             layer.Conv2d(channels, c2, 3, padding=1), spiking(), layer.MaxPool2d(2),
             layer.Flatten(), layer.Linear(c2 * (h // 4) * (w // 4), hidden), spiking(),
         )
+        init_spiking_weights(features)
     else:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {kind!r}")
     model = SpikingClassifier(features, layer.Linear(hidden, n_classes))
     functional.set_step_mode(model, "m")
     return model
+
+
+@torch.no_grad()
+def init_spiking_weights(features: nn.Module, gain: float = CONV_INIT_GAIN) -> None:
+    """Draw every conv and linear weight of ``features`` from ``N(0, (gain / sqrt(fan_in))^2)``, biases 0.
+
+    With PyTorch's default (uniform, standard deviation ``1 / sqrt(3 fan_in)``) the input current
+    of a neuron stays well below the threshold of 1 for inputs in ``[0, 1]``: the first layer
+    rarely fires, the layers after it stay silent, and the conv net sat at chance for its first
+    epochs. A standard deviation of ``gain / sqrt(fan_in)`` with ``gain = 4`` makes the current's
+    spread a few thresholds wide, so each layer fires from the first batch. (The MLP has one
+    spiking layer, whose few spikes reach the readout directly; it keeps PyTorch's default.)
+    """
+    for module in features.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            fan_in = module.weight[0].numel()
+            module.weight.normal_(0.0, gain / math.sqrt(fan_in))
+            if module.bias is not None:
+                module.bias.zero_()
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -148,5 +176,5 @@ def reset_state(model: nn.Module) -> None:
     functional.reset_net(model)
 
 
-__all__ = ["MODELS", "NEURONS", "SpikingClassifier", "build_model", "count_parameters", "make_neuron",
-           "reset_state"]
+__all__ = ["CONV_INIT_GAIN", "CONV_MIN_SIZE", "MODELS", "NEURONS", "SpikingClassifier", "build_model",
+           "count_parameters", "init_spiking_weights", "make_neuron", "reset_state"]

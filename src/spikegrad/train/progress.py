@@ -42,16 +42,16 @@ class Progress:
                 self._simple.clear()
             print(text, file=self.out, flush=True)
 
-    def start(self, description: str, total: int) -> None:
-        """Begin a bar of ``total`` steps labelled ``description``."""
+    def start(self, description: str, total: int, done: int = 0) -> None:
+        """Begin a bar of ``total`` steps labelled ``description``, ``done`` of them already done."""
         if not self.bar:
             return
         try:
             from tqdm.auto import tqdm
         except ImportError:
-            self._simple = _SimpleBar(description, total, self.stream)
+            self._simple = _SimpleBar(description, total, self.stream, done)
         else:
-            self._bar = tqdm(total=total, desc=description, leave=False, file=self.stream,
+            self._bar = tqdm(total=total, initial=done, desc=description, leave=False, file=self.stream,
                              dynamic_ncols=True, unit="batch")
 
     def update(self, **postfix: float) -> None:
@@ -72,6 +72,11 @@ class Progress:
             self._simple = None
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 epoch``, ``2 epochs``; ``nouns`` for irregular plurals (``plural(3, 'batch', 'batches')``)."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def _isatty(stream: IO[str]) -> bool:
     try:
         return bool(stream.isatty())
@@ -84,9 +89,9 @@ class _SimpleBar:
 
     width = 30
 
-    def __init__(self, description: str, total: int, stream: IO[str]) -> None:
+    def __init__(self, description: str, total: int, stream: IO[str], done: int = 0) -> None:
         self.description, self.total, self.stream = description, max(total, 1), stream
-        self.done, self.t0, self.last = 0, time.perf_counter(), 0.0
+        self.done, self.t0, self.last = done, time.perf_counter(), 0.0
 
     def update(self, postfix: dict[str, float]) -> None:
         self.done += 1
