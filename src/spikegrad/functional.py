@@ -28,14 +28,23 @@ def reset_net(net: nn.Module) -> None:
 
     Call it between independent sequences (batches). It walks ``net.modules()`` at each
     call, so modules added after the network was built are reset too.
+
+    Raises:
+        TypeError: ``net`` is not an ``nn.Module``.
     """
+    _check_network("reset_net", net)
     for module in net.modules():
         if isinstance(module, MemoryModule):
             module.reset()
 
 
 def detach_net(net: nn.Module) -> None:
-    """Cut the autograd history of every memory in ``net`` (truncated BPTT); values are kept."""
+    """Cut the autograd history of every memory in ``net`` (truncated BPTT); values are kept.
+
+    Raises:
+        TypeError: ``net`` is not an ``nn.Module``.
+    """
+    _check_network("detach_net", net)
     for module in net.modules():
         if isinstance(module, MemoryModule):
             module.detach()
@@ -48,9 +57,11 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
     container feeds them single steps (``[T*N, ...]``) whatever the network's mode.
 
     Raises:
+        TypeError: ``net`` is not an ``nn.Module``.
         ValueError: ``step_mode`` is not ``'s'`` or ``'m'``, or a module of ``net`` cannot
             run in that mode (e.g. a ``SeqToANNContainer`` is multi-step only).
     """
+    _check_network("set_step_mode", net)
     check_step_mode(step_mode)
 
     def visit(module: nn.Module, path: str) -> None:
@@ -69,9 +80,17 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
     visit(net, "")
 
 
-def _as_callable(stages: Stages) -> Callable[[Tensor], Tensor]:
+def _check_network(owner: str, net: object) -> None:
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"{owner} expects the network, a torch.nn.Module, got {type(net).__name__}")
+
+
+def _as_callable(stages: Stages, owner: str) -> Callable[[Tensor], Tensor]:
     if isinstance(stages, Sequence):
         chain = tuple(stages)
+        for index, stage in enumerate(chain):
+            if not callable(stage):
+                raise TypeError(f"{owner}: stage {index} must be a module or callable, got {type(stage).__name__}")
 
         def run(x: Tensor) -> Tensor:
             for stage in chain:
@@ -79,6 +98,9 @@ def _as_callable(stages: Stages) -> Callable[[Tensor], Tensor]:
             return x
 
         return run
+    if not callable(stages):
+        raise TypeError(f"{owner}: stages must be a module or callable (or a sequence of them), "
+                        f"got {type(stages).__name__}")
     return stages
 
 
@@ -95,9 +117,10 @@ def multi_step_forward(x_seq: Tensor, stages: Stages) -> Tensor:
         ``[T, *out_shape]``.
 
     Raises:
+        TypeError: ``x_seq`` is not a tensor, or a stage is not callable.
         ValueError: ``x_seq`` has no time dimension or ``T == 0``.
     """
-    return step_by_step(x_seq, _as_callable(stages))
+    return step_by_step(x_seq, _as_callable(stages, "multi_step_forward"))
 
 
 def seq_to_ann_forward(x_seq: Tensor, stages: Stages) -> Tensor:
@@ -115,9 +138,10 @@ def seq_to_ann_forward(x_seq: Tensor, stages: Stages) -> Tensor:
         ``[T, N, *out_shape]``.
 
     Raises:
+        TypeError: ``x_seq`` is not a tensor, or a stage is not callable.
         ValueError: ``x_seq`` has fewer than two dimensions.
     """
-    return merged_time(x_seq, _as_callable(stages))
+    return merged_time(x_seq, _as_callable(stages, "seq_to_ann_forward"))
 
 
 # The two loops above for one callable, without inspecting it: the step-mode aware layers
