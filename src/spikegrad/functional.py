@@ -90,7 +90,8 @@ def _as_callable(stages: Stages, owner: str) -> Callable[[Tensor], Tensor]:
         chain = tuple(stages)
         for index, stage in enumerate(chain):
             if not callable(stage):
-                raise TypeError(f"{owner}: stage {index} must be a module or callable, got {type(stage).__name__}")
+                raise TypeError(
+                    f"{owner}: stage {index} must be a module or callable, got {type(stage).__name__}")
 
         def run(x: Tensor) -> Tensor:
             for stage in chain:

@@ -7,7 +7,7 @@ What a surrogate promises when the call goes through (see SURROGATES.md and the 
   integer counts in ``[0, K]``) wherever ``x`` is not NaN;
 * the gradient with respect to ``x`` is finite wherever ``x`` is not NaN, ``+-inf`` included;
 * the primitive and its autograd gradient have no NaN that ``x`` did not hold;
-* a learnable parameter gets a finite gradient when ``x`` is finite.
+* a learnable parameter gets a finite gradient when ``x`` holds no NaN.
 
 Shapes whose parameters come from a function's signature (any finite number) run the same
 calls, but their numbers are the author's formula: only the machinery (validation, errors,
@@ -178,7 +178,7 @@ def _backward(label: str, cls: type[Surrogate], y: Tensor, x: Tensor, params: li
     if x.requires_grad:
         assert x.grad is not None and x.grad.shape == x.shape, f"{label}: no gradient for x"
         assert_finite_where(label, "the gradient for x", x.grad, x)
-    if bool(torch.isfinite(x.detach()).all()):
+    if not bool(torch.isnan(x.detach()).any()):
         for p in learnable:
             assert p.grad is not None and p.grad.shape == p.shape, f"{label}: no gradient for a parameter"
             assert bool(torch.isfinite(p.grad).all()), f"{label}: parameter gradient {p.grad.tolist()}"

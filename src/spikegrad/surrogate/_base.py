@@ -57,7 +57,7 @@ def check_input(owner: str, x: Any) -> None:
 
 
 def _coerced(definition: type[Surrogate], params: Sequence[Any]) -> tuple[ParamValue, ...]:
-    """Checked number parameters as the formulas take them (a ``Fraction`` or numpy number becomes a float)."""
+    """Checked number parameters as the formulas take them (a ``Fraction`` or numpy number: a float)."""
     if torch.compiler.is_compiling() or all(type(p) in (float, int) or isinstance(p, Tensor) for p in params):
         return tuple(params)
     return tuple(spec.coerce(p) for spec, p in zip(definition.params, params, strict=True))
@@ -163,7 +163,8 @@ def param_partials(definition: type[Surrogate], x: Tensor, params: Sequence[Para
     the forward were ``g`` (for :class:`BernoulliSigmoid`, ``g`` is the expected spike, so this
     is the gradient of the expected output). Computed by one reverse-mode pass through
     ``definition.primitive`` with ``theta`` expanded to ``x``'s shape, so it composes with
-    double backward and ``torch.func``.
+    double backward and ``torch.func``. At ``x = +-inf`` the partials are 0, as ``g'`` is there
+    (the limit for every bounded shape; ``0 * inf`` would otherwise give NaN).
 
     Args:
         definition: the surrogate class (it must have a primitive).
@@ -185,8 +186,10 @@ def param_partials(definition: type[Surrogate], x: Tensor, params: Sequence[Para
             args[i] = theta
         return definition.primitive(x, *args)
 
-    g, pull_back = torch.func.vjp(primitive_of, *leaves)
-    return list(pull_back(torch.ones_like(g)))
+    g, pull_back = torch.func.vjp(primitive_of, *leaves)[:2]
+    finite = torch.isfinite(x)
+    partials = pull_back(torch.ones_like(g))
+    return [torch.where(finite, partial, torch.zeros_like(partial)) for partial in partials]
 
 
 def _fused_grad(definition: type[Surrogate], grad_out: Tensor, x: Tensor,
@@ -397,9 +400,10 @@ class Surrogate(nn.Module):
         elif isinstance(value, Tensor):
             self.register_buffer(name, value.detach().clone())
         else:
-            super().__setattr__(name, value)
+            object.__setattr__(self, name, value)  # no longer a parameter or buffer: a plain attribute
 
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
         # The loaded values meet the same rules as assigned ones, before anything is copied.
         owner = f"{type(self).__name__}.load_state_dict"
         values = []
@@ -450,23 +454,32 @@ class Surrogate(nn.Module):
         """``integral of g'`` at the current parameters; ``inf`` when it diverges, ``nan`` when undefined."""
         return self.area_of(*self.param_values)
 
-    def grad(self, x: Tensor) -> Tensor:
-        """``g'(x)`` at the current parameters, in x's dtype (what backward multiplies by)."""
+    def check_for(self, x: Tensor) -> None:
+        """Raise if ``x`` or the current parameters cannot be used together (see :class:`Surrogate`).
+
+        Every call checks this itself; code that evaluates the definition directly (the fused
+        neuron kernels) calls it once per input. Cached: a dictionary lookup after the first time.
+
+        Raises:
+            TypeError: ``x`` is not a floating-point tensor.
+            ValueError: a parameter does not fit ``x``'s dtype, the gradient would overflow it,
+                or a tensor parameter does not broadcast to ``x``'s shape.
+        """
         name = type(self).__name__
         check_input(name, x)
-        params = self.param_values
-        check_call(type(self), name, params, x)
-        return self.derivative(x, *_cast(params, x))
+        check_call(type(self), name, self.param_values, x)
+
+    def grad(self, x: Tensor) -> Tensor:
+        """``g'(x)`` at the current parameters, in x's dtype (what backward multiplies by)."""
+        self.check_for(x)
+        return self.derivative(x, *_cast(self.param_values, x))
 
     def forward(self, x: Tensor) -> Tensor:
         if self.spiking:
             fn = self.traceable_function if torch.compiler.is_compiling() else self.function
             return fn.apply(x, *self.param_values)
-        name = type(self).__name__
-        check_input(name, x)
-        params = self.param_values
-        check_call(type(self), name, params, x)
-        return self.primitive(x, *_cast(params, x))
+        self.check_for(x)
+        return self.primitive(x, *_cast(self.param_values, x))
 
     def extra_repr(self) -> str:
         parts = [f"{p.name}={_fmt(getattr(self, p.name))}" for p in self.params]

@@ -64,4 +64,5 @@ def unit_ratio(u: Tensor) -> Tensor:
     one = torch.ones_like(u)
     inverse = 1 / torch.where(big, u, one)
     small = torch.where(big, one, u)
-    return torch.where(big, torch.sign(u) * torch.rsqrt(1 + inverse * inverse), small * torch.rsqrt(1 + small * small))
+    far = torch.sign(u) * torch.rsqrt(1 + inverse * inverse)
+    return torch.where(big, far, small * torch.rsqrt(1 + small * small))

@@ -167,11 +167,11 @@ def _check_fits(owner: str, spec: Param, value: ParamValue, dtype: torch.dtype) 
             ok &= converted <= spec.high if spec.high_inclusive else converted < spec.high
         if bool(ok.all()):
             return
-        index = (~ok).flatten().nonzero()[0].item()
+        index = int((~ok).flatten().nonzero()[0].item())
         shown, becomes = value.detach().flatten()[index].item(), converted.flatten()[index].item()
     else:
         becomes = _in_dtype(value, dtype)
-        if (not spec.integer or math.isfinite(becomes)) and spec._allows(becomes):
+        if spec._allows(becomes):
             return
         shown = value
     raise ValueError(
@@ -248,6 +248,11 @@ def check_call(definition: type[Surrogate], owner: str, params: Sequence[Any], x
         raise TypeError(f"{owner} takes {len(specs)} parameter(s) after x ({names}), got {len(params)}")
     numbers = tuple(p for p in params if not isinstance(p, Tensor))
     context = (x.dtype, numbers, tuple(map(type, numbers)))
+    try:
+        hash(context)
+    except TypeError:  # a list or another unhashable value: the full check words the error
+        _check_values(definition, owner, params, x.dtype)
+        raise
     if len(numbers) == len(params):
         seen = definition._checked_calls
         if context not in seen:

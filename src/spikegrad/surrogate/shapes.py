@@ -255,9 +255,11 @@ class SquarewaveFourierSeries(Surrogate):
     def _reduce(x: Tensor, T_period: float) -> Tensor:
         # g and g' have period T_period: reducing a large x first (exact in floating point) keeps
         # omega x from overflowing to inf, and sin/cos from giving nan. Small x is left as it is;
-        # infinite x gets 0 (its result is set apart).
+        # infinite x gets 0 (its result is set apart), and so does an x more periods away than the
+        # dtype can count (x / T_period overflows: the phase is lost in rounding anyway).
         x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
-        return torch.where(x.abs() <= T_period, x, torch.remainder(x, T_period))
+        reduced = torch.where(x.abs() <= T_period, x, torch.remainder(x, T_period))
+        return torch.where(reduced != reduced, torch.zeros_like(reduced), reduced)  # NaN: phase 0
 
     @staticmethod
     def primitive(x: Tensor, n: int, T_period: float) -> Tensor:

@@ -220,8 +220,9 @@ class SpikeRateEscape(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, beta: float, slope: float) -> Tensor:
-        below = slope / beta * torch.exp(beta * torch.clamp(x - 1, max=0))
-        above = slope / beta * (2 - torch.exp(-beta * torch.clamp(x - 1, min=0)))
+        # slope * (... / beta), not slope / beta * ...: the factor alone may overflow where g does not.
+        below = slope * (torch.exp(beta * torch.clamp(x - 1, max=0)) / beta)
+        above = slope * ((2 - torch.exp(-beta * torch.clamp(x - 1, min=0))) / beta)
         return torch.where(x < 1, below, above)
 
     @staticmethod
