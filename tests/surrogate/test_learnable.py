@@ -156,3 +156,14 @@ def test_parameter_gradient_is_finite_at_infinite_inputs(cls, name):
     x = torch.tensor([-float("inf"), -1.0, 0.0, 0.5, float("inf")])
     build(cls, params)(x).sum().backward()
     assert torch.isfinite(params[name].grad)
+
+
+def test_learnable_parameters_under_torch_compile():
+    alpha = nn.Parameter(torch.tensor(2.0))
+    sg = surrogate.ATan(alpha=alpha)
+    x = torch.randn(8, requires_grad=True)
+    torch.compile(sg, fullgraph=True, backend="aot_eager")(x).sum().backward()
+    compiled = alpha.grad.clone()
+    alpha.grad = None
+    sg(x.detach().requires_grad_()).sum().backward()
+    torch.testing.assert_close(compiled, alpha.grad)

@@ -4,8 +4,9 @@ Three layers, each paid once:
 
 * :meth:`Param.validate`: the rule of one value (type, finite, range). The module runs it
   when a parameter is set (constructor, assignment, ``load_state_dict``).
-* :func:`check_call`: what only a call can know. Number parameters must fit the input's
-  dtype and give a peak gradient it can hold; tensor parameters must broadcast to the
+* :func:`check_call`: what only a call can know. The formulas compute in the input's dtype,
+  so every value must still meet its rule once converted to it, and the largest gradient
+  (:meth:`Surrogate.gradient_bound`) must fit it; tensor parameters must broadcast to the
   input's shape. The functional form (``atan.apply(x, alpha)``) gets the full rule here.
 * Caches, so that a repeated call costs a dictionary lookup: number parameters are
   remembered per ``(values, their types, dtype)``; a tensor's values are checked the first
@@ -304,10 +305,16 @@ def _check_tensor_metadata(definition: type[Surrogate], owner: str, params: Sequ
 
 
 def _check_values(definition: type[Surrogate], owner: str, params: Sequence[Any], dtype: torch.dtype) -> None:
-    """The full rule on every value (a tensor's values are read: one device sync)."""
+    """The full rule on every value (a tensor's values are read: one device sync).
+
+    Under ``vmap``/``torch.func`` a tensor's values cannot be read: then only the numbers are checked.
+    """
     from torch._C._functorch import is_functorch_wrapped_tensor
 
     if any(isinstance(p, Tensor) and is_functorch_wrapped_tensor(p) for p in params):
+        for spec, value in zip(definition.params, params, strict=True):
+            if not isinstance(value, Tensor):
+                _check_fits(owner, spec, spec.validate(owner, value), dtype)
         return
     values = tuple(spec.validate(owner, value) for spec, value in zip(definition.params, params, strict=True))
     for spec, value in zip(definition.params, values, strict=True):
