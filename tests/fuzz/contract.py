@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import collections
 import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Case:
     call: Callable[[], Any]
     names: Sequence[str] = ()
     expect_ok: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def run(target: str, case: Case) -> str:
@@ -100,26 +99,6 @@ def _trace(error: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- result checks
-
-
-def nan_free(*values: Any) -> bool:
-    """No NaN in any of the tensors (or numbers) among ``values``."""
-    for value in _flatten(values):
-        if isinstance(value, Tensor) and value.is_floating_point() and bool(torch.isnan(value).any()):
-            return False
-        if isinstance(value, float) and value != value:
-            return False
-    return True
-
-
-def _flatten(values: Iterable[Any]) -> Iterable[Any]:
-    for value in values:
-        if isinstance(value, list | tuple):
-            yield from _flatten(value)
-        elif isinstance(value, dict):
-            yield from _flatten(value.values())
-        else:
-            yield value
 
 
 def assert_no_new_nan(label: str, what: str, out: Tensor, x: Tensor) -> None:

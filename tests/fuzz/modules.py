@@ -18,11 +18,11 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from spikegrad import encoding, functional, layer
+from spikegrad import encoding, functional, layer, neuron
 from spikegrad.base import MemoryModule
 
 from .contract import Case, describe, origin
-from .values import FLOAT_DTYPES, WRONG_TYPES, floats, inputs
+from .values import WRONG_TYPES, floats, inputs
 
 STEP_MODES = ("s", "m", "s", "m", "t", "S", "", None, 1, ["m"])
 STEP_WORDS = ("step_mode", "[T", "time", "reset_net", "T = 0", "tensor", "Tensor", "p must")
@@ -160,8 +160,6 @@ def dropout_cases(draw: st.DrawFn) -> Case:
 @st.composite
 def container_cases(draw: st.DrawFn) -> Case:
     """``SeqToANNContainer`` of drawn layers (stateless, in 'm' mode, stateful) over a drawn input."""
-    from spikegrad import neuron
-
     options = {
         "conv": lambda: nn.Conv2d(2, 2, 3, padding=1),
         "bn": lambda: layer.BatchNorm2d(2),
@@ -189,37 +187,45 @@ def container_cases(draw: st.DrawFn) -> Case:
 # --------------------------------------------------------------------------- functional helpers
 
 
-def _network(draw: st.DrawFn) -> Any:
-    from spikegrad import neuron
-
+def _network(draw: st.DrawFn) -> tuple[Any, Tensor | None]:
+    """A network (or something that is not one) and an input it runs on, if it is one."""
     kind = draw(st.sampled_from(["net", "net", "container", "module", "not_a_module"]))
     if kind == "not_a_module":
-        return draw(st.sampled_from([None, 3, "net", [nn.ReLU()], nn.Sequential]))
+        return draw(st.sampled_from([None, 3, "net", [nn.ReLU()], nn.Sequential])), None
     if kind == "module":
         modules = [nn.ReLU(), layer.Linear(4, 4), neuron.IFNode(), encoding.PoissonEncoder()]
-        return draw(st.sampled_from(modules))
+        return draw(st.sampled_from(modules)), torch.rand(2, 4)
     if kind == "container":
-        return nn.Sequential(layer.SeqToANNContainer(nn.Linear(4, 4)), neuron.LIFNode())
-    return nn.Sequential(layer.Linear(4, 4), neuron.LIFNode(), layer.Dropout(0.2), nn.ReLU())
+        net = nn.Sequential(layer.SeqToANNContainer(nn.Linear(4, 4)), neuron.LIFNode(step_mode="m"))
+        return net, torch.rand(3, 2, 4)
+    net = nn.Sequential(layer.Linear(4, 4), neuron.LIFNode(), layer.Dropout(0.2), nn.ReLU())
+    return net, torch.rand(2, 4)
 
 
 @st.composite
 def helper_cases(draw: st.DrawFn) -> Case:
     which = draw(st.sampled_from(["reset_net", "detach_net", "set_step_mode", "multi_step_forward",
                                   "seq_to_ann_forward"]))
-    net = _network(draw)
-    valid = isinstance(net, nn.Module) and not isinstance(net, type)
+    net, sample = _network(draw)
+    valid = sample is not None
     label = f"functional.{which}(net={type(net).__name__ if not isinstance(net, type) else net!r})"
     names: tuple[str, ...] = ("net", "module", "Module", "step_mode", "tensor", "Tensor", "[T", "T = 0")
 
     if which in ("reset_net", "detach_net"):
         def call() -> None:
+            if sample is not None:  # state with a history
+                out = net(sample.requires_grad_())
+                if out.requires_grad:
+                    out.sum().backward()
             getattr(functional, which)(net)
-            if which == "reset_net":
-                for m in net.modules():
-                    if isinstance(m, MemoryModule):
-                        for _, value in m.named_memories():
-                            assert not isinstance(value, Tensor) or not value.requires_grad
+            for m in net.modules():
+                if not isinstance(m, MemoryModule):
+                    continue
+                for name, value in m.named_memories():
+                    if which == "reset_net":  # back to the initial value (a number or None here)
+                        assert value == m._memory_initial[name], f"{label}: {name} = {value}"
+                    else:  # kept, without history
+                        assert not isinstance(value, Tensor) or value.grad_fn is None, f"{label}: {name}"
     elif which == "set_step_mode":
         mode = _step_mode(draw, False)
         label += f", step_mode={mode!r}"
@@ -271,7 +277,6 @@ class _Stages(nn.Module):
 
 
 __all__ = [
-    "FLOAT_DTYPES",
     "LAYERS",
     "container_cases",
     "dropout_cases",

@@ -51,8 +51,10 @@ def _constructor_kwargs(cls: type[Surrogate], params: dict[str, Any]) -> dict[st
 @st.composite
 def surrogate_cases(draw: st.DrawFn, cls: type[Surrogate]) -> Case:
     """One call of ``cls`` in one of its forms, with drawn (mostly plausible, often broken) values."""
-    forms = [f for f in FORMS if f != "primitive" or cls.has_primitive]
-    form = draw(st.sampled_from(forms))
+    floats = [p.name for p in cls.params if not p.integer]
+    unavailable = {"primitive": not cls.has_primitive, "assign": not cls.params,
+                   "load_state_dict": not floats}
+    form = draw(st.sampled_from([f for f in FORMS if not unavailable.get(f)]))
     valid = draw(st.integers(0, 3)) == 0  # a quarter of the cases: documented-valid values only
     params = {p.name: draw(moderate(p) if valid else st.one_of(moderate(p), any_value(p)))
               for p in cls.params}
@@ -74,19 +76,18 @@ def surrogate_cases(draw: st.DrawFn, cls: type[Surrogate]) -> Case:
 
         def call() -> None:
             sg = cls(**_constructor_kwargs(cls, params), spiking=spiking)
-            check(label, sg, x, spiking)
+            check(label, sg, x)
     elif form == "assign":
         fresh = {p.name: draw(moderate(p)) for p in cls.params}
         if cls is surrogate.MultiLevelSpikeCount:
             fresh["grad_min"], fresh["grad_max"] = 0.0, float(fresh["max_spike_count"])
-        name = draw(st.sampled_from([p.name for p in cls.params])) if cls.params else None
-        label = f"{cls.__name__}(...).{name} = {describe(params.get(name))}; x={describe(x)}"
+        name = draw(st.sampled_from([p.name for p in cls.params]))
+        label = f"{cls.__name__}(...).{name} = {describe(params[name])}; x={describe(x)}"
 
         def call() -> None:
             sg = cls(**_constructor_kwargs(cls, fresh))
-            if name is not None:
-                setattr(sg, name, params[name])
-            check(label, sg, x, True)
+            setattr(sg, name, params[name])
+            check(label, sg, x)
     elif form == "function":
         values = list(params.values())
 
@@ -97,7 +98,7 @@ def surrogate_cases(draw: st.DrawFn, cls: type[Surrogate]) -> Case:
     elif form == "primitive":
         def call() -> None:
             sg = cls(**_constructor_kwargs(cls, params), spiking=False)
-            check(label, sg, x, False)
+            check(label, sg, x)
     elif form == "grad":
         def call() -> None:
             sg = cls(**_constructor_kwargs(cls, params))
@@ -106,40 +107,32 @@ def surrogate_cases(draw: st.DrawFn, cls: type[Surrogate]) -> Case:
             if cls.__name__ not in AUTHOR_NUMERICS:
                 assert_finite_where(label, "g'(x)", g, x)
     else:  # load_state_dict: a state_dict whose tensor parameter holds the drawn value
-        name = draw(st.sampled_from([p.name for p in cls.params if not p.integer] or [None]))
-        loaded = draw(param_tensors()) if name is not None else None
+        name = draw(st.sampled_from(floats))
+        loaded = draw(param_tensors())
         label = f"{cls.__name__}(tensor params).load_state_dict({name}={describe(loaded)}); x={describe(x)}"
 
         def call() -> None:
-            if name is None:
-                return
-            base = cls(**_constructor_kwargs(cls, _as_tensors(cls, params, name)))
+            base = cls(**_constructor_kwargs(cls, _defaults_with_tensor(cls, name)))
             buffer = io.BytesIO()
             torch.save({name: loaded}, buffer)
             buffer.seek(0)
             base.load_state_dict(torch.load(buffer, weights_only=True), strict=False)
-            check(label, base, x, True)
+            check(label, base, x)
 
     return Case(label, call, names=names, expect_ok=valid and form != "load_state_dict")
 
 
-def _as_tensors(cls: type[Surrogate], params: dict[str, Any], name: str) -> dict[str, Any]:
-    """Moderate values with parameter ``name`` held in a tensor (a buffer to load into)."""
-    spec = cls._specs[name]
-    values = dict(params)
-    default = spec.default if spec.default is not None else 1.0
-    for p in cls.params:
-        if p.default is not None:
-            values[p.name] = p.default
+def _defaults_with_tensor(cls: type[Surrogate], name: str) -> dict[str, Any]:
+    """The defaults, with parameter ``name`` held in a tensor (a buffer to load a state_dict into)."""
+    values: dict[str, Any] = {p.name: p.default for p in cls.params}
     if cls is surrogate.MultiLevelSpikeCount:
-        values["max_spike_count"] = 3
-        values["grad_min"], values["grad_max"] = 0.0, 3.0
-    values[name] = torch.tensor(float(values.get(name, default)))
+        values.update(max_spike_count=3, grad_min=0.0, grad_max=3.0)
+    values[name] = torch.tensor(float(values[name]))
     return values
 
 
-def _checker(cls: type[Surrogate]) -> Callable[[str, Surrogate, Any, Any], None]:
-    def check(label: str, sg: Surrogate, x: Any, spiking: Any) -> None:
+def _checker(cls: type[Surrogate]) -> Callable[[str, Surrogate, Any], None]:
+    def check(label: str, sg: Surrogate, x: Any) -> None:
         y = sg(x)
         if sg.spiking:
             _check_spikes(label, cls, y, x, list(sg.param_values))

@@ -27,11 +27,11 @@ class Target:
 
 
 TABLE: list[Target] = [
-    *(Target(f"surrogate.{cls.__name__}", surrogate_cases(cls), examples=70) for cls in CLASSES),
+    *(Target(f"surrogate.{cls.__name__}", surrogate_cases(cls), examples=60) for cls in CLASSES),
     Target("encoding.PoissonEncoder", encoder_cases(), examples=80),
     *(Target(f"layer.{name}", layer_cases(name, make, parent, step), examples=50)
       for name, make, parent, step in LAYERS),
     Target("layer.Dropout", dropout_cases(), examples=60),
     Target("layer.SeqToANNContainer", container_cases(), examples=50),
-    Target("functional", helper_cases(), examples=120),
+    Target("functional", helper_cases(), examples=100),
 ]
