@@ -373,9 +373,9 @@ class Surrogate(nn.Module):
         self.check_relations(type(self).__name__, *values)
         self._store(name, value)
 
-    def _checked(self, spec: Param, value: Any, owner: str | None = None) -> ParamValue:
+    def _checked(self, spec: Param, value: Any) -> ParamValue:
         """``value`` validated for parameter ``spec`` (the constructor's rules and messages)."""
-        owner = owner or type(self).__name__
+        owner = type(self).__name__
         if isinstance(value, Tensor) and value.requires_grad and not isinstance(value, nn.Parameter):
             raise TypeError(
                 f"{owner}: parameter {spec.name!r} got a tensor that requires grad; it would be "

@@ -282,7 +282,7 @@ class SquarewaveFourierSeries(Surrogate):
     @classmethod
     def gradient_bound(cls, n: int, T_period: float) -> float:
         # The largest factor the formulas compute is the top frequency (2n - 3) omega: it must fit
-        # the dtype as well as the peak (it exceeds the peak by up to pi/2).
+        # the dtype as well as the peak (it exceeds the peak by a factor between pi/2 and pi).
         return maximum(cls.peak_of(n, T_period), (2 * n - 3) * 2 * math.pi / T_period)  # type: ignore[return-value]
 
     @staticmethod
