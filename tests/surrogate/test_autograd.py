@@ -101,12 +101,3 @@ def test_jvp_forward_mode(cls, params):
         out = sg(fwAD.make_dual(x, t))
         torch.manual_seed(5)
         assert torch.equal(fwAD.unpack_dual(out).tangent, sg.grad(x) * t)
-
-
-def test_tensor_params_get_no_gradient():
-    """Parameters are hyper-parameters: the Function returns no gradient for them."""
-    alpha = torch.tensor([2.0, 3.0], requires_grad=True)
-    x = torch.randn(4, 2, requires_grad=True)
-    surrogate.atan.apply(x, alpha).sum().backward()
-    assert alpha.grad is None
-    assert x.grad is not None

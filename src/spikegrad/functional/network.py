@@ -27,14 +27,23 @@ def reset_net(net: nn.Module) -> None:
 
     Call it between independent sequences (batches). It walks ``net.modules()`` at each
     call, so modules added after the network was built are reset too.
+
+    Raises:
+        TypeError: ``net`` is not an ``nn.Module``.
     """
+    _check_network("reset_net", net)
     for module in net.modules():
         if isinstance(module, MemoryModule):
             module.reset()
 
 
 def detach_net(net: nn.Module) -> None:
-    """Cut the autograd history of every memory in ``net`` (truncated BPTT); values are kept."""
+    """Cut the autograd history of every memory in ``net`` (truncated BPTT); values are kept.
+
+    Raises:
+        TypeError: ``net`` is not an ``nn.Module``.
+    """
+    _check_network("detach_net", net)
     for module in net.modules():
         if isinstance(module, MemoryModule):
             module.detach()
@@ -58,11 +67,13 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
         step_mode: ``'s'`` (single-step) or ``'m'`` (multi-step).
 
     Raises:
+        TypeError: ``net`` is not an ``nn.Module``.
         ValueError: ``step_mode`` is not ``'s'`` or ``'m'``.
 
     Warns:
         UserWarning: a module's plain ``step_mode`` attribute is overwritten.
     """
+    _check_network("set_step_mode", net)
     check_step_mode(step_mode, owner="set_step_mode")
 
     def visit(module: nn.Module, path: str, depth: int) -> None:
@@ -84,3 +95,8 @@ def set_step_mode(net: nn.Module, step_mode: str) -> None:
             visit(child, f"{path}.{name}" if path else name, depth + 1)
 
     visit(net, "", 0)
+
+
+def _check_network(owner: str, net: object) -> None:
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"{owner} expects the network, a torch.nn.Module, got {type(net).__name__}")

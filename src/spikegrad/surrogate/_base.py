@@ -12,95 +12,20 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
-import operator
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
 
-ParamValue = float | int | Tensor
+from ._params import Param, ParamValue, check_call, positive, real
 
 #: Every surrogate class by name, built-ins and custom ones, in definition order.
 REGISTRY: dict[str, type[Surrogate]] = {}
 
-
-# --------------------------------------------------------------------------- parameters
-
-
-@dataclass(frozen=True)
-class Param:
-    """One named parameter of a surrogate: its default and the values it may take.
-
-    Args:
-        name: the keyword users pass (``alpha``, ``width`` ...).
-        default: value used when the user gives none; ``None`` means required.
-        low: smallest allowed value (``None``: unbounded).
-        low_inclusive: whether ``low`` itself is allowed.
-        high: largest allowed value (``None``: unbounded).
-        high_inclusive: whether ``high`` itself is allowed.
-        integer: the value must be a Python ``int`` (then tensors are refused).
-        doc: one line for docs and ``--help``.
-    """
-
-    name: str
-    default: float | int | None
-    low: float | None = None
-    low_inclusive: bool = False
-    high: float | None = None
-    high_inclusive: bool = False
-    integer: bool = False
-    doc: str = ""
-
-    @property
-    def rule(self) -> str:
-        """The allowed range in words, e.g. ``a finite number > 0``."""
-        kind = "an integer" if self.integer else "a finite number"
-        bounds = []
-        if self.low is not None:
-            bounds.append(f"{'>=' if self.low_inclusive else '>'} {self.low:g}")
-        if self.high is not None:
-            bounds.append(f"{'<=' if self.high_inclusive else '<'} {self.high:g}")
-        return kind + (" " + " and ".join(bounds) if bounds else "")
-
-    def validate(self, owner: str, value: Any) -> ParamValue:
-        """Return ``value`` if it is allowed, else raise ``TypeError``/``ValueError``."""
-        where = f"{owner}: parameter {self.name!r}"
-        if isinstance(value, bool) or not isinstance(value, numbers.Real | Tensor):
-            raise TypeError(f"{where} must be {self.rule}, got {value!r} ({type(value).__name__})")
-        if isinstance(value, Tensor):
-            if self.integer:
-                raise TypeError(f"{where} must be a Python int, got a tensor")
-            if not value.is_floating_point():
-                raise TypeError(f"{where} must be a floating-point tensor, got dtype {value.dtype}")
-            values = value.detach()
-        else:
-            if self.integer and not isinstance(value, numbers.Integral):
-                raise TypeError(f"{where} must be {self.rule}, got {value!r}")
-            value = operator.index(cast(numbers.Integral, value)) if self.integer else float(value)
-            values = torch.tensor(float(value), dtype=torch.float64)
-        ok = torch.isfinite(values)
-        if self.low is not None:
-            ok &= values >= self.low if self.low_inclusive else values > self.low
-        if self.high is not None:
-            ok &= values <= self.high if self.high_inclusive else values < self.high
-        if not bool(ok.all()):
-            bad = values[~ok].flatten()[0].item() if values.dim() else values.item()
-            raise ValueError(f"{where} must be {self.rule}, got {bad!r}")
-        return value
-
-
-def positive(name: str, default: float | None, doc: str = "") -> Param:
-    """A parameter that must be a finite number > 0."""
-    return Param(name, default, low=0.0, doc=doc)
-
-
-def real(name: str, default: float | None, doc: str = "") -> Param:
-    """A parameter that may be any finite number."""
-    return Param(name, default, doc=doc)
+__all__ = ["REGISTRY", "Param", "ParamValue", "SpikeFunction", "Surrogate", "check_input", "heaviside",
+           "param_partials", "peak_and_area_numerically", "positive", "real"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -131,6 +56,13 @@ def check_input(owner: str, x: Any) -> None:
         )
 
 
+def _coerced(definition: type[Surrogate], params: Sequence[Any]) -> tuple[ParamValue, ...]:
+    """Checked number parameters as the formulas take them (a ``Fraction`` or numpy number: a float)."""
+    if torch.compiler.is_compiling() or all(type(p) in (float, int) or isinstance(p, Tensor) for p in params):
+        return tuple(params)
+    return tuple(spec.coerce(p) for spec, p in zip(definition.params, params, strict=True))
+
+
 def _cast(params: Sequence[ParamValue], like: Tensor) -> tuple[ParamValue, ...]:
     """Tensor parameters follow the input's dtype and device so the output dtype does too."""
     return tuple(p.to(like) if isinstance(p, Tensor) else p for p in params)
@@ -150,9 +82,16 @@ class SpikeFunction(torch.autograd.Function):
     """Functional style: ``H(x)`` forward, ``grad_out * g'(x)`` backward.
 
     Each surrogate gets a subclass (``sigmoid``, ``atan`` ...) made by :func:`_make_function`.
-    ``apply(x, *params)`` takes the parameters positionally, in the order of the definition.
-    The backward is written in differentiable torch ops, so double backward works where
-    ``g'`` is smooth; ``jvp`` gives forward-mode AD; the vmap rule is generated.
+    ``apply(x, *params)`` takes the parameters positionally, in the order of the definition,
+    and checks them as the constructor does (see :func:`~spikegrad.surrogate._params.check_call`:
+    a cache lookup once a set of values has passed). The backward is written in
+    differentiable torch ops, so double backward works where ``g'`` is smooth; ``jvp`` gives
+    forward-mode AD; the vmap rule is generated.
+
+    A tensor parameter that requires grad gets the gradient the surrogate principle gives
+    it: backward acts as if the forward were the primitive ``g``, so
+    ``grad_theta = sum(grad_out * dg/dtheta(x))`` over the dimensions ``theta`` was broadcast
+    along (see :func:`param_partials`). Shapes without a primitive refuse such parameters.
     """
 
     generate_vmap_rule = True
@@ -168,27 +107,39 @@ def _make_function(definition: type[Surrogate], name: str, with_jvp: bool = True
 
     def forward(x: Tensor, *params: ParamValue) -> Tensor:
         check_input(name, x)
-        return definition.spike(x, *_cast(params, x))
+        check_call(definition, name, params, x)
+        return definition.spike(x, *_cast(_coerced(definition, params), x))
 
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
         x, *params = inputs
         tensors = [x] + [p for p in params if isinstance(p, Tensor)]
         ctx.save_for_backward(*tensors)
         ctx.save_for_forward(*tensors)
-        ctx.params = tuple(None if isinstance(p, Tensor) else p for p in params)
+        ctx.params = tuple(None if isinstance(p, Tensor) else p for p in _coerced(definition, params))
 
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         x, params = _restore(ctx)
-        grad_x = None
+        grads: list[Tensor | None] = [None] * (1 + len(params))
         if ctx.needs_input_grad[0]:
             grad_x = _fused_grad(definition, grad_out, x, params)
             if grad_x is None:
                 grad_x = grad_out * definition.derivative(x, *_cast(params, x))
-        return (grad_x,) + (None,) * len(params)
+            grads[0] = grad_x
+        wanted = [i for i in range(len(params)) if ctx.needs_input_grad[1 + i]]
+        if wanted:
+            for i, partial in zip(wanted, param_partials(definition, x, params, wanted), strict=True):
+                theta = cast(Tensor, params[i])
+                grads[1 + i] = (grad_out * partial).sum_to_size(theta.shape).to(theta.dtype)
+        return tuple(grads)
 
     def jvp(ctx: Any, x_t: Tensor, *params_t: Any) -> Tensor:
         x, params = _restore(ctx)
-        return x_t * definition.derivative(x, *_cast(params, x))
+        out = x_t * definition.derivative(x, *_cast(params, x))
+        wanted = [i for i, t in enumerate(params_t) if isinstance(t, Tensor)]
+        if wanted:
+            for i, partial in zip(wanted, param_partials(definition, x, params, wanted), strict=True):
+                out = out + partial * params_t[i].to(x)
+        return out
 
     methods: list[tuple[str, Callable[..., Any]]] = [
         ("forward", forward), ("setup_context", setup_context), ("backward", backward)]
@@ -199,6 +150,46 @@ def _make_function(definition: type[Surrogate], name: str, with_jvp: bool = True
     if with_jvp:
         function.traceable = _make_function(definition, name, with_jvp=False)
     return function
+
+
+def param_partials(definition: type[Surrogate], x: Tensor, params: Sequence[ParamValue],
+                   wanted: Sequence[int]) -> list[Tensor]:
+    r"""Elementwise ``dg/dtheta_i(x)`` of the primitive for each parameter index in ``wanted``.
+
+    The gradient of a learnable surrogate parameter, in both modes, is
+    ``dL/dtheta = sum(dL/ds * dg/dtheta(x))`` summed over the dimensions ``theta`` is broadcast
+    along: with ``spiking=False`` that is plain autograd through ``g``; with ``spiking=True`` the
+    forward ``H(x)`` does not depend on ``theta`` and backward acts, as it does for ``x``, as if
+    the forward were ``g`` (for :class:`BernoulliSigmoid`, ``g`` is the expected spike, so this
+    is the gradient of the expected output). Computed by one reverse-mode pass through
+    ``definition.primitive`` with ``theta`` expanded to ``x``'s shape, so it composes with
+    double backward and ``torch.func``. At ``x = +-inf`` the partials are 0, as ``g'`` is there
+    (the limit for every bounded shape; ``0 * inf`` would otherwise give NaN).
+
+    Args:
+        definition: the surrogate class (it must have a primitive).
+        x: the input ``h - v_threshold``.
+        params: all parameters, in definition order; those in ``wanted`` are tensors.
+        wanted: indices into ``params``.
+
+    Returns:
+        One tensor per index, shaped and typed like ``x``.
+    """
+    if not definition.has_primitive:
+        raise TypeError(f"{definition.__name__} has no primitive, so a parameter has no gradient")
+    values = list(_cast(params, x))
+    leaves = [torch.as_tensor(values[i]).to(x).expand(x.shape) for i in wanted]
+
+    def primitive_of(*thetas: Tensor) -> Tensor:
+        args = list(values)
+        for i, theta in zip(wanted, thetas, strict=True):
+            args[i] = theta
+        return definition.primitive(x, *args)
+
+    g, pull_back = torch.func.vjp(primitive_of, *leaves)[:2]
+    finite = torch.isfinite(x)
+    partials = pull_back(torch.ones_like(g))
+    return [torch.where(finite, partial, torch.zeros_like(partial)) for partial in partials]
 
 
 def _fused_grad(definition: type[Surrogate], grad_out: Tensor, x: Tensor,
@@ -232,13 +223,26 @@ class Surrogate(nn.Module):
     Calling the module gives ``H(x)`` (``spiking=True``) with ``g'`` as its gradient,
     or the smooth ``g(x)`` (``spiking=False``).
 
+    Parameters are checked wherever they enter: in the constructor, on assignment
+    (``sg.alpha = 0.5``), in ``load_state_dict``, and at each call for what depends on the
+    input (the value must fit the input's dtype, the peak gradient must not overflow it, a
+    tensor must broadcast to the input's shape); the call-time checks are cached. A parameter
+    may be a number, a tensor (copied into a buffer: it follows ``.to()`` and ``state_dict``)
+    or an ``nn.Parameter`` (registered as given, so an optimizer learns it; see
+    :func:`param_partials` for its gradient).
+
     Class attributes a definition may set:
         params: the parameters, in functional-argument order.
         origin: where users know the shape from (shown in the catalogue table).
         smooth: ``g'`` is differentiable everywhere (double backward is meaningful).
         stochastic: the forward or ``g'`` draws random numbers.
+        numeric_peak: ``peak_of`` is estimated numerically (custom shapes); the call-time
+            check that the peak fits the dtype is then skipped.
         display_defaults: constructor defaults that are computed (``None`` in the signature),
             written out for the catalogue table, e.g. ``{"grad_window": "(0, max_spike_count)"}``.
+
+    Raises:
+        TypeError: instantiating the base itself, or a definition without a ``derivative``.
     """
 
     params: ClassVar[tuple[Param, ...]] = ()
@@ -246,10 +250,15 @@ class Surrogate(nn.Module):
     smooth: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
     has_primitive: ClassVar[bool] = True
+    numeric_peak: ClassVar[bool] = False
     display_defaults: ClassVar[dict[str, str]] = {}
     function: ClassVar[type[SpikeFunction]]
     traceable_function: ClassVar[type[SpikeFunction]]
     builtin: ClassVar[bool] = False
+    #: The parameters by name (derived from ``params``).
+    _specs: ClassVar[dict[str, Param]] = {}
+    #: Number-parameter calls that passed :func:`check_call`, per class.
+    _checked_calls: ClassVar[dict[Any, None]] = {}
 
     # ---- the definition block (overridden per surrogate) ----
 
@@ -283,6 +292,18 @@ class Surrogate(nn.Module):
         """Where ``g'`` has kinks or jumps (tests put grid points exactly there)."""
         return [0.0]
 
+    @classmethod
+    def gradient_bound(cls, *params: ParamValue) -> ParamValue:
+        """``max |g'|`` at these parameters: the peak, unless ``g'`` also goes negative further.
+
+        Calls refuse parameters whose bound the input's dtype cannot hold (``g'`` would overflow).
+        """
+        return cls.peak_of(*params)
+
+    @staticmethod
+    def check_relations(owner: str, *params: ParamValue) -> None:
+        """Rules that tie parameters together (each already valid on its own); raise ``ValueError``."""
+
     # ---- derived ----
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
@@ -291,6 +312,8 @@ class Surrogate(nn.Module):
         fn_name = _snake(name)
         cls.function = _make_function(cls, fn_name)
         cls.traceable_function = cls.function.traceable
+        cls._specs = {p.name: p for p in cls.params}
+        cls._checked_calls = {}
         if "__init__" not in cls.__dict__:
             params = [
                 inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -306,8 +329,17 @@ class Surrogate(nn.Module):
             REGISTRY[name] = cls
 
     def __init__(self, *args: Any, spiking: bool | None = None, **kwargs: Any) -> None:
+        cls = type(self)
+        name = cls.__name__
+        if cls.derivative is Surrogate.derivative:
+            if cls is Surrogate:
+                raise TypeError(
+                    "Surrogate is the abstract base of the surrogates: instantiate a shape (e.g. "
+                    "surrogate.ATan()) or define one with surrogate.define, from_derivative or from_primitive"
+                )
+            raise TypeError(f"{name} does not define derivative(x, *params), the surrogate gradient g' "
+                            "that every surrogate needs (see surrogate.define)")
         super().__init__()
-        name = type(self).__name__
         names = [p.name for p in self.params]
         if len(args) == len(names) + 1 and isinstance(args[-1], bool):
             # SpikingJelly's order, ``Sigmoid(4.0, False)``: spiking after the parameters
@@ -331,16 +363,79 @@ class Surrogate(nn.Module):
                 if p.default is None:
                     raise TypeError(f"{name} needs parameter {p.name!r} ({p.rule})")
                 given[p.name] = p.default
-            value = p.validate(name, given[p.name])
-            if isinstance(value, Tensor):
-                self.register_buffer(p.name, value.detach().clone())
-            else:
-                setattr(self, p.name, value)
-        self._check_params()
+            self._store(p.name, self._checked(p, given[p.name]))
+        self.check_relations(name, *self.param_values)
         self.set_spiking_mode(True if spiking is None else spiking)
 
-    def _check_params(self) -> None:
-        """Relations between parameters (a definition may override); raise ``ValueError``."""
+    # ---- parameters: checked wherever they are set ----
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        spec = type(self)._specs.get(name)
+        if spec is None or "spiking" not in self.__dict__:  # not a parameter, or still in __init__
+            super().__setattr__(name, value)
+            return
+        value = self._checked(spec, value)
+        values = [value if p.name == name else getattr(self, p.name) for p in self.params]
+        self.check_relations(type(self).__name__, *values)
+        self._store(name, value)
+
+    def _checked(self, spec: Param, value: Any) -> ParamValue:
+        """``value`` validated for parameter ``spec`` (the constructor's rules and messages)."""
+        owner = type(self).__name__
+        if isinstance(value, Tensor) and value.requires_grad and not isinstance(value, nn.Parameter):
+            raise TypeError(
+                f"{owner}: parameter {spec.name!r} got a tensor that requires grad; it would be "
+                "copied into a buffer and never learned. Pass an nn.Parameter to learn it, or a "
+                "detached tensor (.detach()) for fixed values"
+            )
+        if isinstance(value, nn.Parameter) and value.requires_grad and not self.has_primitive:
+            raise TypeError(
+                f"{owner}: parameter {spec.name!r} is learnable, but {type(self).__name__} has no "
+                f"primitive g, so dg/d{spec.name} (its gradient) is not defined; pass a number or a "
+                "tensor that does not require grad"
+            )
+        return spec.validate(owner, value)
+
+    def _store(self, name: str, value: ParamValue) -> None:
+        """Keep a number as an attribute, a tensor as a buffer (a copy), an ``nn.Parameter`` as itself."""
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self.__dict__.pop(name, None)
+        if isinstance(value, nn.Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Tensor):
+            self.register_buffer(name, value.detach().clone())
+        else:
+            object.__setattr__(self, name, value)  # no longer a parameter or buffer: a plain attribute
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
+        # The loaded values meet the same rules as assigned ones, before anything is copied.
+        owner = f"{type(self).__name__}.load_state_dict"
+        values = []
+        for p in self.params:
+            current = getattr(self, p.name)
+            loaded = state_dict.get(prefix + p.name)
+            if isinstance(current, Tensor) and isinstance(loaded, Tensor):
+                if loaded.shape != current.shape:
+                    raise ValueError(
+                        f"{owner}: parameter {p.name!r} has shape {tuple(current.shape)} here, the "
+                        f"state_dict holds shape {tuple(loaded.shape)}; assign the new value instead "
+                        f"(sg.{p.name} = tensor) to change its shape"
+                    )
+                values.append(p.validate(owner, loaded.detach()))
+            else:
+                values.append(current)
+        self.check_relations(owner, *values)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def learnable_params(self) -> tuple[str, ...]:
+        """Names of the parameters that require grad: ``nn.Parameter`` values an optimizer learns."""
+        return tuple(p.name for p in self.params
+                     if isinstance(getattr(self, p.name), Tensor) and getattr(self, p.name).requires_grad)
+
+    # ---- behaviour ----
 
     def set_spiking_mode(self, spiking: bool) -> None:
         """``True``: forward is the spike ``H(x)``; ``False``: forward is the primitive ``g(x)``."""
@@ -352,7 +447,7 @@ class Surrogate(nn.Module):
 
     @property
     def param_values(self) -> tuple[ParamValue, ...]:
-        """The current parameters, in functional-argument order (numbers or buffers)."""
+        """The current parameters, in functional-argument order (numbers, buffers or nn.Parameters)."""
         return tuple(getattr(self, p.name) for p in self.params)
 
     @property
@@ -365,16 +460,31 @@ class Surrogate(nn.Module):
         """``integral of g'`` at the current parameters; ``inf`` when it diverges, ``nan`` when undefined."""
         return self.area_of(*self.param_values)
 
+    def check_for(self, x: Tensor) -> None:
+        """Raise if ``x`` or the current parameters cannot be used together (see :class:`Surrogate`).
+
+        Every call checks this itself; code that evaluates the definition directly (the fused
+        neuron kernels) calls it once per input. Cached: a dictionary lookup after the first time.
+
+        Raises:
+            TypeError: ``x`` is not a floating-point tensor.
+            ValueError: a parameter does not fit ``x``'s dtype, the gradient would overflow it,
+                or a tensor parameter does not broadcast to ``x``'s shape.
+        """
+        name = type(self).__name__
+        check_input(name, x)
+        check_call(type(self), name, self.param_values, x)
+
     def grad(self, x: Tensor) -> Tensor:
         """``g'(x)`` at the current parameters, in x's dtype (what backward multiplies by)."""
-        check_input(type(self).__name__, x)
+        self.check_for(x)
         return self.derivative(x, *_cast(self.param_values, x))
 
     def forward(self, x: Tensor) -> Tensor:
         if self.spiking:
             fn = self.traceable_function if torch.compiler.is_compiling() else self.function
             return fn.apply(x, *self.param_values)
-        check_input(type(self).__name__, x)
+        self.check_for(x)
         return self.primitive(x, *_cast(self.param_values, x))
 
     def extra_repr(self) -> str:

@@ -95,6 +95,7 @@ def define(
         "origin": origin,
         "smooth": smooth,
         "has_primitive": primitive is not None,
+        "numeric_peak": peak is None,
         "derivative": staticmethod(derivative),
         "peak_of": staticmethod(peak or (lambda *v: numeric(*v)[0])),
         "area_of": staticmethod(area or (lambda *v: numeric(*v)[1])),

@@ -17,8 +17,8 @@ import math
 import torch
 from torch import Tensor
 
-from ._base import Param, Surrogate, heaviside, positive, real
-from ._math import INF, NAN, maximum, select, where
+from ._base import Param, Surrogate, _fmt, heaviside, positive, real
+from ._math import INF, NAN, finite, maximum, select, soft_sign, where
 
 _SJ = "SpikingJelly"
 
@@ -67,8 +67,7 @@ class SoftSign(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
-        ax = alpha * x
-        return (ax / (1 + ax.abs()) + 1) / 2
+        return (soft_sign(alpha * x) + 1) / 2
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
@@ -95,11 +94,12 @@ class ATan(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
-        return torch.atan(math.pi / 2 * alpha * x) / math.pi + 0.5
+        # alpha x first: pi/2 alpha alone may overflow the dtype where alpha itself fits.
+        return torch.atan(math.pi / 2 * (alpha * x)) / math.pi + 0.5
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
-        return alpha / 2 / (1 + (math.pi / 2 * alpha * x) ** 2)
+        return alpha / 2 / (1 + (math.pi / 2 * (alpha * x)) ** 2)
 
     @staticmethod
     def peak_of(alpha: float) -> float:
@@ -120,14 +120,15 @@ class PiecewiseQuadratic(Surrogate):
     params = (positive("alpha", 1.0, "peak gradient; support is |x| <= 1/alpha"),)
     origin = _SJ
 
+    # In u = alpha x, so that no alpha^2 or 1/alpha can overflow: g = -|u| u / 2 + u + 1/2 on |u| <= 1.
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
-        xc = torch.clamp(x, -1 / alpha, 1 / alpha)
-        return -(alpha**2) * xc.abs() * xc / 2 + alpha * xc + 0.5
+        u = torch.clamp(alpha * x, -1, 1)
+        return -u.abs() * u / 2 + u + 0.5
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
-        return torch.clamp(alpha - alpha**2 * x.abs(), min=0)
+        return alpha * torch.clamp(1 - (alpha * x).abs(), min=0)
 
     @staticmethod
     def peak_of(alpha: float) -> float:
@@ -183,6 +184,7 @@ class LeakyKReLU(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, leak: float, k: float) -> Tensor:
+        x = finite(x)  # a zero slope gives 0 at +-inf, not 0 * inf
         return torch.where(x >= 0, k * x, leak * x)
 
     @staticmethod
@@ -213,8 +215,9 @@ class PiecewiseLeakyReLU(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, w: float, c: float) -> Tensor:
-        inner = x / (2 * w) + 0.5
-        outer = torch.where(x < 0, c * x + c * w, c * x - c * w + 1)
+        x = finite(x)
+        inner = x / w / 2 + 0.5
+        outer = torch.where(x < 0, c * (x + w), c * (x - w) + 1)
         return torch.where(x.abs() <= w, inner, outer)
 
     @staticmethod
@@ -251,8 +254,12 @@ class SquarewaveFourierSeries(Surrogate):
     @staticmethod
     def _reduce(x: Tensor, T_period: float) -> Tensor:
         # g and g' have period T_period: reducing a large x first (exact in floating point) keeps
-        # omega x from overflowing to inf, and sin/cos from giving nan. Small x is left as it is.
-        return torch.where(x.abs() <= T_period, x, torch.remainder(x, T_period))
+        # omega x from overflowing to inf, and sin/cos from giving nan. Small x is left as it is;
+        # infinite x gets 0 (its result is set apart), and so does an x more periods away than the
+        # dtype can count (x / T_period overflows: the phase is lost in rounding anyway).
+        x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
+        reduced = torch.where(x.abs() <= T_period, x, torch.remainder(x, T_period))
+        return torch.where(reduced != reduced, torch.zeros_like(reduced), reduced)  # NaN: phase 0
 
     @staticmethod
     def primitive(x: Tensor, n: int, T_period: float) -> Tensor:
@@ -260,7 +267,8 @@ class SquarewaveFourierSeries(Surrogate):
         out = torch.full_like(x, 0.5)
         for i in range(1, n):
             out = out + (2 / math.pi) * torch.sin((2 * i - 1) * omega * xr) / (2 * i - 1)
-        return out
+        # No limit at +-inf either: g there is 1/2, the middle of its oscillation.
+        return torch.where(torch.isfinite(x), out, torch.full_like(x, 0.5))
 
     @staticmethod
     def derivative(x: Tensor, n: int, T_period: float) -> Tensor:
@@ -270,6 +278,12 @@ class SquarewaveFourierSeries(Surrogate):
             out = out + torch.cos((2 * i - 1) * omega * xr)
         # A periodic g' has no limit at +-inf; the catalogue's rule sets it to 0 there.
         return torch.where(torch.isfinite(x), (4 / T_period) * out, torch.zeros_like(x))
+
+    @classmethod
+    def gradient_bound(cls, n: int, T_period: float) -> float:
+        # The largest factor the formulas compute is the top frequency (2n - 3) omega: it must fit
+        # the dtype as well as the peak (it exceeds the peak by a factor between pi/2 and pi).
+        return maximum(cls.peak_of(n, T_period), (2 * n - 3) * 2 * math.pi / T_period)  # type: ignore[return-value]
 
     @staticmethod
     def peak_of(n: int, T_period: float) -> float:
@@ -353,7 +367,7 @@ class LogTailedReLU(Surrogate):
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
         above = torch.where(x <= 1, x, torch.log(torch.clamp(x, min=1)) + 1)
-        return torch.where(x <= 0, alpha * x, above)
+        return torch.where(x <= 0, alpha * finite(x), above)
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
@@ -442,7 +456,7 @@ class SuperSpike(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
-        return alpha * x / (1 + x.abs()) + 0.5
+        return alpha * soft_sign(x) + 0.5
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
@@ -470,11 +484,13 @@ class Rect(Surrogate):
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
         # Written with the same strict window as the derivative, so autograd agrees at the edges.
-        return torch.where(x.abs() < 0.5 / alpha, alpha * x + 0.5, heaviside(x))
+        # |alpha x| < 1/2 rather than |x| < 1/(2 alpha): no 1/alpha to overflow the dtype.
+        ax = alpha * x
+        return torch.where(ax.abs() < 0.5, ax + 0.5, heaviside(x))
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
-        return alpha * (x.abs() < 0.5 / alpha).to(x.dtype)
+        return alpha * ((alpha * x).abs() < 0.5).to(x.dtype)
 
     @staticmethod
     def peak_of(alpha: float) -> float:
@@ -603,10 +619,11 @@ class MultiLevelSpikeCount(Surrogate):
                             f"got {grad_window!r}")
         super().__init__(max_spike_count, grad_window[0], grad_window[1], spiking=spiking)
 
-    def _check_params(self) -> None:
-        if not bool(torch.all(torch.as_tensor(self.grad_min) <= torch.as_tensor(self.grad_max))):
-            raise ValueError(f"MultiLevelSpikeCount: grad_window must satisfy grad_min <= grad_max, "
-                             f"got ({self.grad_min}, {self.grad_max})")
+    @staticmethod
+    def check_relations(owner: str, max_spike_count: int, grad_min: float, grad_max: float) -> None:
+        if not bool(torch.all(torch.as_tensor(grad_min) <= torch.as_tensor(grad_max))):
+            raise ValueError(f"{owner}: grad_window must satisfy grad_min <= grad_max, "
+                             f"got ({_fmt(grad_min)}, {_fmt(grad_max)})")
 
     def extra_repr(self) -> str:
         return (f"max_spike_count={self.max_spike_count}, spiking={self.spiking}, "

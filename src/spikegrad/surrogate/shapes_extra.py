@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ._base import Param, ParamValue, Surrogate, positive, real
-from ._math import INF, NAN, exp, maximum
+from ._math import INF, NAN, exp, maximum, soft_sign, unit_ratio
 from .shapes import Sigmoid
 
 
@@ -38,7 +38,8 @@ class FastSigmoid(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, slope: float) -> Tensor:
-        return x / (1 + slope * x.abs()) + 1 / slope
+        # x / (1 + slope |x|) written in u = slope x, which stays in [-1, 1] whatever slope and x.
+        return (soft_sign(slope * x) + 1) / slope
 
     @staticmethod
     def derivative(x: Tensor, slope: float) -> Tensor:
@@ -64,13 +65,14 @@ class Circ(Surrogate):
     origin = "Norse circ"
     smooth = True
 
+    # In u = x / alpha, so that no alpha^2, alpha^3 or x^2 can overflow.
     @staticmethod
     def primitive(x: Tensor, alpha: float) -> Tensor:
-        return alpha * x / torch.sqrt(alpha**2 + x**2) + alpha
+        return alpha * (unit_ratio(x / alpha) + 1)
 
     @staticmethod
     def derivative(x: Tensor, alpha: float) -> Tensor:
-        return alpha**3 / (alpha**2 + x**2) ** 1.5
+        return (1 + (x / alpha) ** 2) ** -1.5
 
     @staticmethod
     def peak_of(alpha: float) -> float:
@@ -81,12 +83,14 @@ class Circ(Surrogate):
         return 2 * alpha
 
 
-def _normal_pdf(x: Tensor, mean: float, std: float) -> Tensor:
-    return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+def _std_pdf(u: Tensor) -> Tensor:
+    """The standard normal density."""
+    return torch.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
 
 
-def _normal_cdf(x: Tensor, mean: float, std: float) -> Tensor:
-    return 0.5 * torch.special.erfc(-(x - mean) / (std * math.sqrt(2)))
+def _std_cdf(u: Tensor) -> Tensor:
+    """The standard normal distribution function."""
+    return 0.5 * torch.special.erfc(-u / math.sqrt(2))
 
 
 class MultiGaussian(Surrogate):
@@ -103,22 +107,31 @@ class MultiGaussian(Surrogate):
     origin = "Yin et al. 2021; Sinabs, BrainPy"
     smooth = True
 
+    # Written in u = x / sigma: with phi the standard normal density,
+    # g' = [(1+h) phi(u) - (h/s) phi((u-1)/s) - (h/s) phi((u+1)/s)] / (its value at u = 0),
+    # so no power of sigma or s can overflow, whatever their size.
+
+    @staticmethod
+    def _at_zero(h: ParamValue, s: ParamValue) -> ParamValue:
+        """The bracket of g' at u = 0 (g' is the bracket divided by this)."""
+        return ((1 + h) - 2 * h / s * exp(-0.5 / s / s)) / math.sqrt(2 * math.pi)
+
     @staticmethod
     def _scale(sigma: ParamValue, h: ParamValue, s: ParamValue) -> ParamValue:
-        at_zero = ((1 + h) - 2 * h / s * exp(-0.5 / s**2)) / (sigma * math.sqrt(2 * math.pi))
-        return 1 / at_zero
+        """``c`` in the formula above: 1 / (the mixture of densities at 0)."""
+        return sigma / MultiGaussian._at_zero(h, s)
 
     @staticmethod
     def primitive(x: Tensor, sigma: float, h: float, s: float) -> Tensor:
-        c = MultiGaussian._scale(sigma, h, s)
-        side = _normal_cdf(x, sigma, s * sigma) + _normal_cdf(x, -sigma, s * sigma)
-        return c * ((1 + h) * _normal_cdf(x, 0.0, sigma) - h * side)
+        u = x / sigma
+        side = _std_cdf((u - 1) / s) + _std_cdf((u + 1) / s)
+        return sigma * (((1 + h) * _std_cdf(u) - h * side) / MultiGaussian._at_zero(h, s))
 
     @staticmethod
     def derivative(x: Tensor, sigma: float, h: float, s: float) -> Tensor:
-        c = MultiGaussian._scale(sigma, h, s)
-        side = _normal_pdf(x, sigma, s * sigma) + _normal_pdf(x, -sigma, s * sigma)
-        return c * ((1 + h) * _normal_pdf(x, 0.0, sigma) - h * side)
+        u = x / sigma
+        side = (_std_pdf((u - 1) / s) + _std_pdf((u + 1) / s)) / s
+        return ((1 + h) * _std_pdf(u) - h * side) / MultiGaussian._at_zero(h, s)
 
     @staticmethod
     def peak_of(sigma: float, h: float, s: float) -> float:
@@ -143,7 +156,7 @@ class SparseFastSigmoid(Surrogate):
     @staticmethod
     def primitive(x: Tensor, slope: float, B: float) -> Tensor:
         # torch.where (not a clamp) so that autograd, like g', is 0 at x = -B itself.
-        inside = x / (1 + slope * x.abs()) + B / (1 + slope * B)
+        inside = (soft_sign(slope * x) + soft_sign(slope * B * torch.ones_like(x))) / slope
         return torch.where(x > -B, inside, torch.zeros_like(x))
 
     @staticmethod
@@ -207,8 +220,9 @@ class SpikeRateEscape(Surrogate):
 
     @staticmethod
     def primitive(x: Tensor, beta: float, slope: float) -> Tensor:
-        below = slope / beta * torch.exp(beta * torch.clamp(x - 1, max=0))
-        above = 2 * slope / beta - slope / beta * torch.exp(-beta * torch.clamp(x - 1, min=0))
+        # slope * (... / beta), not slope / beta * ...: the factor alone may overflow where g does not.
+        below = slope * (torch.exp(beta * torch.clamp(x - 1, max=0)) / beta)
+        above = slope * ((2 - torch.exp(-beta * torch.clamp(x - 1, min=0))) / beta)
         return torch.where(x < 1, below, above)
 
     @staticmethod
@@ -254,11 +268,18 @@ class StochasticSpikeOperator(Surrogate):
     def area_of(mean: float, variance: float) -> float:
         return NAN
 
+    @classmethod
+    def gradient_bound(cls, mean: float, variance: float) -> float:
+        # The noise reaches (mean -+ 1/2) variance: below -peak when the mean is negative.
+        return maximum(1.0, (abs(mean) + 0.5) * variance)  # type: ignore[return-value, arg-type]
+
 
 class BernoulliSigmoid(Sigmoid):
     r"""Escape-noise spikes: forward draws ``bernoulli(s(alpha x))``; ``g`` and ``g'`` as :class:`Sigmoid`.
 
-    Peak ``alpha / 4``, area 1.
+    Peak ``alpha / 4``, area 1. A NaN potential never spikes (as ``H(NaN) = 0`` for the
+    deterministic shapes) and its gradient is NaN: the NaN propagates instead of stopping
+    the forward with an error from deep inside the sampler.
     """
 
     origin = "Norse logistic, escape-noise neurons"
@@ -266,4 +287,4 @@ class BernoulliSigmoid(Sigmoid):
 
     @staticmethod
     def spike(x: Tensor, alpha: float) -> Tensor:
-        return torch.bernoulli(torch.sigmoid(alpha * x))
+        return torch.bernoulli(torch.nan_to_num(torch.sigmoid(alpha * x), nan=0.0))
