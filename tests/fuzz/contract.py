@@ -89,9 +89,14 @@ def origin(error: BaseException) -> str | None:
     if not frames:
         return None
     innermost = str(Path(frames[-1].filename).resolve())
-    if innermost.startswith(_SPIKEGRAD) or innermost.startswith(_FUZZ + "/custom"):
-        return innermost
-    return None
+    if not (innermost.startswith(_SPIKEGRAD) or innermost.startswith(_FUZZ + "/custom")):
+        return None
+    # A torch function implemented in C raises from the spikegrad line that called it
+    # (``return F.linear(...)``): that is torch's refusal, not spikegrad's.
+    line = (frames[-1].line or "").lstrip()
+    if not line.startswith(("raise", "assert")) and "raise" not in line:
+        return None
+    return innermost
 
 
 def _trace(error: BaseException) -> str:
