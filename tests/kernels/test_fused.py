@@ -402,3 +402,26 @@ def test_fused_refuses_a_plain_callable_surrogate_clearly() -> None:
     got = check(node(neuron.LIFNode, Clip()), inputs())  # traced through, as written
     assert got["out"] is not None
     assert isinstance(fused.plan_count(), int)
+
+
+# --------------------------------------------------------------------------- surrogate parameters
+
+
+@pytest.mark.parametrize("shape", [(), (3,)], ids=["scalar", "per-channel"])
+def test_a_learnable_surrogate_width_is_learned_fused(shape: tuple[int, ...]) -> None:
+    # The gradient of a learnable width is the primitive's, as the surrogate defines it.
+    def make(backend: str) -> neuron.BaseNode:
+        alpha = torch.nn.Parameter(torch.full(shape, 3.0, dtype=torch.float64))
+        return neuron.LIFNode(
+            surrogate_function=surrogate.Sigmoid(alpha=alpha), step_mode="m", backend=backend
+        )
+
+    got = check(make, inputs((5, 4, 3)))
+    grad = got["grad_surrogate_function.alpha"]
+    assert grad is not None and grad.shape == shape and bool(grad.abs().sum() > 0)
+
+
+def test_surrogate_parameters_are_checked_against_the_input() -> None:
+    n = neuron.LIFNode(surrogate_function=surrogate.Sigmoid(alpha=1e300), step_mode="m", backend="fused")
+    with pytest.raises(ValueError, match=r"alpha.*float32"):
+        n(inputs(dtype=torch.float32))

@@ -305,6 +305,8 @@ def multi_step(
         layout = cached_layout(node)
         plan = _plan(node, x_seq, _tensors(node, layout, x_seq), store_v_seq, layout)
     layout = plan.layout
+    if layout.surrogate is not None:
+        node._modules["surrogate_function"].check_for(x_seq)  # what every surrogate call checks
     tensors = _tensors(node, layout, x_seq)
     d = node.__dict__
     state = layout.state

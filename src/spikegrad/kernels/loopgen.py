@@ -83,7 +83,9 @@ def _same_elements(source: fx.Node, node: fx.Node) -> bool:
     a, b = value_of(source), value_of(node)
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         return False
-    return a.dim() == 0 or str(a.numel()) == str(b.numel())
+    # b 0-dim and a per neuron: a relabelling of a gradient whose sum over the neurons was
+    # moved to the end (see trace._partition).
+    return a.dim() == 0 or b.dim() == 0 or str(a.numel()) == str(b.numel())
 
 
 _INPUT_PLACE = {
@@ -123,7 +125,9 @@ class GraphWalk:
                 if node.op not in ("placeholder", "output"):
                     raise Untranslatable(f"node kind {node.op}")
                 continue
-            reads = node.all_input_nodes
+            if not isinstance(value_of(node), Tensor):
+                continue  # a size (SymInt): only shape arguments read it, and shapes are implicit
+            reads = [r for r in node.all_input_nodes if r in self.names]
             place = max((self.place[r] for r in reads), key=PLACES.index, default="uniform")
             if op_name(node) in ("zeros_like", "ones_like", "full_like", "empty_like"):
                 # A constant made in some tensor's shape: only its shape matters.

@@ -307,7 +307,18 @@ class _SpikeOfDefinition(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         (x,) = ctx.saved_tensors
-        return (None, grad * ctx.definition.derivative(x, *ctx.params), *([None] * len(ctx.params)))
+        params = ctx.params
+        grads: list[Tensor | None] = [None] * len(params)
+        wanted = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
+        if wanted:
+            # A learnable width: the gradient of the primitive g with respect to it, as the
+            # reference surrogate defines it (spikegrad.surrogate._base.param_partials).
+            from ..surrogate._base import param_partials
+
+            for i, partial in zip(wanted, param_partials(ctx.definition, x, params, wanted), strict=True):
+                g = grad * partial
+                grads[i] = g.sum() if params[i].dim() == 0 else g
+        return (None, grad * ctx.definition.derivative(x, *params), *grads)
 
 
 class _SurrogateStandIn(nn.Module):
@@ -589,15 +600,15 @@ def _untraceable(node: nn.Module, exc: BaseException) -> UntraceableStep:
 
 
 def _inputs_of(node: fx.Node) -> list[fx.Node]:
-    """The nodes whose *values* ``node`` reads (``*_like`` creations read only a shape)."""
-    if node.op == "call_function" and getattr(node.target, "__name__", "").split(".")[0] in (
-        "zeros_like",
-        "ones_like",
-        "empty_like",
-        "full_like",
+    """The nodes whose *values* ``node`` reads: ``*_like`` creations and size queries read
+    only a shape (every per-neuron tensor has the same one), and a shape argument is no value."""
+    if node.op == "call_function" and (
+        getattr(node.target, "__name__", "").split(".")[0]
+        in ("zeros_like", "ones_like", "empty_like", "full_like")
+        or not isinstance(node.meta.get("val"), Tensor)
     ):
         return []
-    return list(node.all_input_nodes)
+    return [n for n in node.all_input_nodes if isinstance(n.meta.get("val"), Tensor)]
 
 
 def _itemsize(node: fx.Node) -> float:
@@ -828,10 +839,12 @@ def _subprogram(
             # input has that shape; the dtype is stated.
             like = node.all_input_nodes[0]
             stand_in = like if like in env else per_neuron[0]
+            val = node.meta["val"]
+            kwargs = {**node.kwargs, "dtype": val.dtype} if isinstance(val, Tensor) else dict(node.kwargs)
             env[node] = new.call_function(
                 node.target,  # type: ignore[arg-type]
                 (copy(stand_in) if stand_in is like else stand_in, *node.args[1:]),
-                {**node.kwargs, "dtype": node.meta["val"].dtype},
+                kwargs,
             )
             env[node].meta = dict(node.meta)
             return env[node]
