@@ -118,8 +118,9 @@ class LIAFNode(LIFNode):
         return output
 
     def extra_repr(self) -> str:
-        described = "" if isinstance(self.act, nn.Module) else f"act={_name(self.act)}, "
-        return f"{described}threshold_related={self.threshold_related}, {super().extra_repr()}"
+        if isinstance(self.act, nn.Module):
+            return super().extra_repr()  # listed as the submodule (act)
+        return f"act={getattr(self.act, '__name__', repr(self.act))}, {super().extra_repr()}"
 
 
 # --------------------------------------------------------------------------- act's identity
@@ -157,11 +158,3 @@ def _serial(act: Any) -> int:
         return serial
     except TypeError:  # not weakly referenceable, or not hashable
         return _PINNED.setdefault(id(act), (act, next(_COUNTER)))[1]
-
-
-def _name(act: Any) -> str:
-    name = getattr(act, "__qualname__", None)
-    module = getattr(act, "__module__", None)
-    if isinstance(name, str):
-        return f"{module}.{name}" if isinstance(module, str) and module != "builtins" else name
-    return repr(act)

@@ -46,15 +46,29 @@ def _short(value: Any) -> str:
 def _cases() -> list[Case]:
     out: list[Case] = []
     for v_reset, detach in [(0.0, False), (-0.2, True), (None, False), (None, True)]:
-        out.append(Case(neuron.SimpleIFNode, {"v_threshold": 0.9, "v_reset": v_reset, "detach_reset": detach}))
-    for decay, v_reset, detach in [(True, 0.0, False), (False, 0.0, True), (True, -0.2, True), (False, -0.2, False)]:
+        out.append(
+            Case(neuron.SimpleIFNode, {"v_threshold": 0.9, "v_reset": v_reset, "detach_reset": detach})
+        )
+    for decay, v_reset, detach in [
+        (True, 0.0, False),
+        (False, 0.0, True),
+        (True, -0.2, True),
+        (False, -0.2, False),
+    ]:
         kwargs = {"tau": 1.8, "decay_input": decay, "v_reset": v_reset, "detach_reset": detach}
         out.append(Case(neuron.SimpleLIFNode, kwargs, scale=1.6))
     for v_reset, detach in [(-0.1, False), (-0.1, True), (None, False), (None, True)]:
         out.append(
             Case(
                 neuron.QIFNode,
-                {"tau": 2.5, "v_c": 0.7, "a0": 1.2, "v_rest": 0.05, "v_reset": v_reset, "detach_reset": detach},
+                {
+                    "tau": 2.5,
+                    "v_c": 0.7,
+                    "a0": 1.2,
+                    "v_rest": 0.05,
+                    "v_reset": v_reset,
+                    "detach_reset": detach,
+                },
                 scale=0.5,
             )
         )
@@ -66,7 +80,14 @@ def _cases() -> list[Case]:
             )
         )
     for v_reset, detach in [(0.0, False), (0.0, True), (None, False), (None, True)]:
-        izhikevich = {"tau": 2.5, "a": 0.3, "b": 0.2, "tau_w": 3.0, "v_reset": v_reset, "detach_reset": detach}
+        izhikevich = {
+            "tau": 2.5,
+            "a": 0.3,
+            "b": 0.2,
+            "tau_w": 3.0,
+            "v_reset": v_reset,
+            "detach_reset": detach,
+        }
         out.append(Case(neuron.IzhikevichNode, izhikevich, states=("v", "w"), scale=1.2))
         cuba = {"c_decay": 0.6, "v_decay": 0.7, "v_reset": v_reset, "detach_reset": detach}
         out.append(Case(neuron.CUBALIFNode, cuba, states=("v", "c"), scale=0.5))
@@ -86,7 +107,13 @@ def _cases() -> list[Case]:
         ("Tanh", False, 0.0, False),
         ("PReLU", True, None, True),
     ]:
-        kwargs = {"act": act, "threshold_related": related, "tau": 1.8, "v_reset": v_reset, "decay_input": decay}
+        kwargs = {
+            "act": act,
+            "threshold_related": related,
+            "tau": 1.8,
+            "v_reset": v_reset,
+            "decay_input": decay,
+        }
         out.append(Case(neuron.LIAFNode, kwargs, scale=1.6, parameter_value=0.3))
     return out
 
@@ -157,5 +184,6 @@ def inputs(case: Case, shape: tuple[int, ...], seed: int, dtype: torch.dtype = t
 def initial_states(case: Case, shape: tuple[int, ...], seed: int, dtype: torch.dtype) -> dict[str, Tensor]:
     g = torch.Generator().manual_seed(seed)
     return {
-        name: (torch.rand(shape, generator=g, dtype=torch.float64) * 0.6 - 0.1).to(dtype) for name in case.states
+        name: (torch.rand(shape, generator=g, dtype=torch.float64) * 0.6 - 0.1).to(dtype)
+        for name in case.states
     }

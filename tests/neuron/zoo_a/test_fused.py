@@ -64,7 +64,14 @@ CONFIGS: dict[str, tuple[type[neuron.BaseNode], dict[str, Any], dict[str, Any], 
     "ALIFNode": (
         neuron.ALIFNode,
         {"tau_m": 4.0, "tau_a": 20.0},
-        {"tau_m": 3.0, "tau_a": 10.0, "beta": 0.5, "v_reset": 0.0, "decay_input": False, "detach_reset": True},
+        {
+            "tau_m": 3.0,
+            "tau_a": 10.0,
+            "beta": 0.5,
+            "v_reset": 0.0,
+            "decay_input": False,
+            "detach_reset": True,
+        },
         1.5,
     ),
 }
@@ -78,7 +85,9 @@ PAIRS = [
 
 def factory(cls: type[neuron.BaseNode], kwargs: dict[str, Any], sg: Callable[[], nn.Module]) -> Any:
     def make(backend: str) -> neuron.BaseNode:
-        arguments = {k: getattr(nn, v)() if k == "act" and isinstance(v, str) else v for k, v in kwargs.items()}
+        arguments = {
+            k: getattr(nn, v)() if k == "act" and isinstance(v, str) else v for k, v in kwargs.items()
+        }
         node = cls(surrogate_function=sg(), step_mode="m", store_v_seq=True, backend=backend, **arguments)
         with torch.no_grad():
             for p in node.parameters():
@@ -95,12 +104,16 @@ def inputs(scale: float, dtype: torch.dtype, shape: tuple[int, ...] = (6, 4, 3),
 
 @pytest.mark.parametrize(("config", "sg", "dtype"), PAIRS, ids=lambda p: getattr(p, "__name__", str(p)))
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_fused_matches_reference(name: str, config: str, sg: Callable[[], nn.Module], dtype: torch.dtype) -> None:
+def test_fused_matches_reference(
+    name: str, config: str, sg: Callable[[], nn.Module], dtype: torch.dtype
+) -> None:
     cls, a, b, scale = CONFIGS[name]
     x = inputs(scale, dtype)
     v0 = torch.rand(x.shape[1:], generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 0.5
     # LIAF's output is act(h), an analog value: the kernel's tanh may differ from torch's by an ulp.
-    got = check(factory(cls, a if config == "A" else b, sg), x, v0.to(dtype), exact_outputs=name != "LIAFNode")
+    got = check(
+        factory(cls, a if config == "A" else b, sg), x, v0.to(dtype), exact_outputs=name != "LIAFNode"
+    )
     out = got["out"]
     assert out is not None
     if name != "LIAFNode":

@@ -15,9 +15,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from spikegrad import functional, neuron
-
 import sj
+from spikegrad import functional, neuron
 
 from .cases import CASES, ONE_PER_CLASS, SURROGATES, Case, initial_states, inputs, ours, theirs
 
@@ -158,9 +157,7 @@ def test_constructor_arguments_in_spikingjellys_order(name: str) -> None:
         other += list(inspect.signature(sj_neuron.LIFNode).parameters)
     assert mine[: len(other)] == other  # then spikegrad's own: store_v_seq where missing, backend
     assert set(mine[len(other) :]) <= {"detach_reset", "step_mode", "store_v_seq", "backend"}
-    defaults = {
-        k: p.default for k, p in inspect.signature(getattr(sj_neuron, name)).parameters.items()
-    }
+    defaults = {k: p.default for k, p in inspect.signature(getattr(sj_neuron, name)).parameters.items()}
     for k, p in inspect.signature(getattr(neuron, name)).parameters.items():
         if k in defaults and k != "surrogate_function":
             assert p.default == defaults[k] or (p.default is inspect.Parameter.empty), (k, p.default)
