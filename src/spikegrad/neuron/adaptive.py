@@ -214,11 +214,12 @@ class ALIFNode(BaseNode):
     ``H_t = V_{t-1} - (1 - alpha)(V_{t-1} - V_reset) + X_t``. The surrogate sees
     ``H_t - A_t``. ``beta = 0`` gives a LIF neuron with an exponential leak.
 
-    One step of the paper's equations is rearranged to charge, fire, reset as every
-    neuron here: the reset is applied in the step of the spike, with the threshold it
-    crossed, rather than at the next step after the decay (LSNN's code,
-    ``v' = alpha v + (1 - alpha) I - z A'``). The threshold and adaptation are exactly
-    the paper's.
+    The paper writes one update, ``V_{t+1} = alpha V_t + (1 - alpha) I_t - A_t z_t`` with
+    ``z_t = Theta(V_t - A_t)``: the crossed threshold is subtracted at the next update,
+    after the decay. Here, as for every neuron of this library, a step charges, fires and
+    resets, so the threshold is subtracted in the step of the spike and then decays with
+    the potential (the reset is scaled by ``alpha``, close to 1 for ``tau_m = 20``). The
+    threshold and the adaptation follow the paper exactly.
 
     Args:
         tau_m: membrane time constant in steps, a finite number > 0 (default 20.0).
@@ -265,6 +266,7 @@ class ALIFNode(BaseNode):
         *BaseNode.params[2:],
     )
     state = (V_AT_RESET, State("a", 0.0, "threshold adaptation; the threshold is v_threshold + beta * a"))
+    origin = "Bellec et al. 2018 (LSNN)"
     tau_m = _TimeConstant(TAU_M, "_alpha")
     tau_a = _TimeConstant(TAU_A, "_rho")
     a: Tensor | float
