@@ -199,13 +199,15 @@ class ALIFNode(BaseNode):
     ``rho = exp(-1/tau_a)``):
 
     .. math::
-        A_t &= \theta + \beta\, a_{t-1}                          && \text{adaptive threshold} \\
-        H_t &= V_{t-1} + (1 - \alpha)\,\bigl(X_t - (V_{t-1} - V_{reset})\bigr)
-                                                                  && \text{charge (decay\_input)} \\
-        S_t &= \Theta(H_t - A_t)                                 && \text{fire} \\
-        V_t &= H_t - S_t A_t \quad\text{(soft)}, \qquad
-               S_t V_{reset} + (1 - S_t) H_t \quad\text{(hard)}  && \text{reset} \\
-        a_t &= \rho\, a_{t-1} + (1 - \rho)\, S_t                 && \text{adaptation}
+        A_t &= \theta + \beta\, a_{t-1} \\
+        H_t &= V_{t-1} + (1 - \alpha)\,\bigl(X_t - (V_{t-1} - V_{reset})\bigr) \\
+        S_t &= \Theta(H_t - A_t) \\
+        V_t &= H_t - S_t A_t \;\text{(soft)} \quad\text{or}\quad
+               S_t V_{reset} + (1 - S_t) H_t \;\text{(hard)} \\
+        a_t &= \rho\, a_{t-1} + (1 - \rho)\, S_t
+
+    (the adaptive threshold, the charge with ``decay_input``, the spike, the reset, the
+    adaptation).
 
     ``V_reset`` reads as 0 for the soft reset (the default, the paper's: subtract the
     threshold that was crossed). The charge is the paper's
