@@ -14,8 +14,28 @@ Example:
 
 from __future__ import annotations
 
+from .adaptive import AdaptBaseNode, ALIFNode, IzhikevichNode
+from .analog import LIAFNode
 from .base_node import DEFAULT_BACKEND, BaseNode
+from .current import CUBALIFNode
 from .nodes import IFNode, LIFNode, ParametricLIFNode
+from .nonlinear import EIFNode, QIFNode
 from .params import Param, State
+from .simple import SimpleBaseNode, SimpleIFNode, SimpleLIFNode
+from .variants import HalfThresholdIFNode, KLIFNode
 
 __all__ = ["DEFAULT_BACKEND", "BaseNode", "IFNode", "LIFNode", "Param", "ParametricLIFNode", "State"]
+__all__ += [
+    "ALIFNode",
+    "AdaptBaseNode",
+    "CUBALIFNode",
+    "EIFNode",
+    "HalfThresholdIFNode",
+    "IzhikevichNode",
+    "KLIFNode",
+    "LIAFNode",
+    "QIFNode",
+    "SimpleBaseNode",
+    "SimpleIFNode",
+    "SimpleLIFNode",
+]
