@@ -28,7 +28,7 @@ Example:
     ...     cnf="ADD", spiking_neuron=neuron.IFNode, surrogate_function=surrogate.ATan()
     ... )
     >>> functional.set_step_mode(net, "m")
-    >>> net(torch.rand(2, 1, 3, 32, 32)).shape  # [T, N, classes]
+    >>> net(torch.rand(2, 1, 3, 16, 16)).shape  # [T, N, classes]
     torch.Size([2, 1, 1000])
     >>> functional.reset_net(net)
 """

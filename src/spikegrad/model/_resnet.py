@@ -28,7 +28,15 @@ NormLayer = Callable[[int], nn.Module]
 def conv3x3(
     in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1
 ) -> layer.Conv2d:
-    """A 3x3 convolution without bias, padded to keep the size (at stride 1)."""
+    """A 3x3 convolution without bias, padded by ``dilation`` to keep the size at stride 1.
+
+    Args:
+        in_planes: input channels.
+        out_planes: output channels.
+        stride: stride (default 1).
+        groups: groups (default 1).
+        dilation: dilation and padding (default 1).
+    """
     return layer.Conv2d(
         in_planes,
         out_planes,
@@ -42,7 +50,13 @@ def conv3x3(
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> layer.Conv2d:
-    """A 1x1 convolution without bias."""
+    """A 1x1 convolution without bias.
+
+    Args:
+        in_planes: input channels.
+        out_planes: output channels.
+        stride: stride (default 1).
+    """
     return layer.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 

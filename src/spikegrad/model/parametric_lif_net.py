@@ -30,8 +30,8 @@ Example:
     ...     channels=8, spiking_neuron=neuron.ParametricLIFNode, surrogate_function=surrogate.ATan()
     ... )
     >>> functional.set_step_mode(net, "m")
-    >>> net(torch.rand(4, 2, 1, 28, 28)).shape  # [T, N, classes]: firing rates of 10 groups
-    torch.Size([4, 2, 10])
+    >>> net(torch.rand(2, 1, 1, 28, 28)).shape  # [T, N, classes]: firing rates of 10 groups
+    torch.Size([2, 1, 10])
     >>> functional.reset_net(net)
 """
 

@@ -30,8 +30,8 @@ Example:
     ...     cnf="ADD", spiking_neuron=neuron.LIFNode, surrogate_function=surrogate.ATan(), num_classes=10
     ... )
     >>> functional.set_step_mode(net, "m")
-    >>> net(torch.rand(4, 2, 3, 32, 32)).shape  # [T, N, classes]
-    torch.Size([4, 2, 10])
+    >>> net(torch.rand(2, 1, 3, 16, 16)).shape  # [T, N, classes]
+    torch.Size([2, 1, 10])
     >>> functional.reset_net(net)
 """
 

@@ -26,8 +26,8 @@ Example:
     >>> from spikegrad.model import spiking_resnet
     >>> net = spiking_resnet.spiking_resnet18(spiking_neuron=neuron.IFNode, num_classes=10)
     >>> functional.set_step_mode(net, "m")
-    >>> net(torch.rand(4, 2, 3, 32, 32)).shape  # [T, N, classes]
-    torch.Size([4, 2, 10])
+    >>> net(torch.rand(2, 1, 3, 16, 16)).shape  # [T, N, classes]
+    torch.Size([2, 1, 10])
     >>> functional.reset_net(net)
 """
 
