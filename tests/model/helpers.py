@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-import sj
 import torch
 from torch import Tensor, nn
 
+import sj
 from spikegrad import functional, surrogate
 
 sj_functional = sj.module("functional")

@@ -60,7 +60,9 @@ def test_every_name_with_spikingjellys_signature(family):
 def test_the_package_exports_what_spikingjellys_does():
     sj_package = importlib.import_module("spikingjelly.activation_based.model")
     in_scope = {
-        name for name in sj_package.__all__ if any(hasattr(getattr(model, family), name) for family in FAMILIES)
+        name
+        for name in sj_package.__all__
+        if any(hasattr(getattr(model, family), name) for family in FAMILIES)
     }
     assert in_scope == {
         "MSResNet", "MaxResNet", "SpikeDrivenTransformer", "Spikformer", "max_resnet18", "ms_resnet18",
@@ -75,7 +77,9 @@ def build(family: str, name: str, ours: bool) -> torch.nn.Module:
     zoo, neurons = (getattr(model, family), neuron) if ours else (sj_model(family), sj_neuron)
     kwargs = {}
     if family in NEEDS_NEURON:  # the PLIF networks with the paper's neuron: a parameter each
-        kwargs["spiking_neuron"] = neurons.ParametricLIFNode if family == "parametric_lif_net" else neurons.IFNode
+        kwargs["spiking_neuron"] = (
+            neurons.ParametricLIFNode if family == "parametric_lif_net" else neurons.IFNode
+        )
     if family == "sew_resnet":
         kwargs["cnf"] = "ADD"
     with torch.device("meta"):
@@ -102,7 +106,11 @@ def test_full_size_state_dict(family, name):
 
 @pytest.mark.parametrize(
     ("family", "name"),
-    [(family, name) for family, name in CONSTRUCTORS if family in ("spiking_resnet", "sew_resnet", "spiking_vgg")],
+    [
+        (family, name)
+        for family, name in CONSTRUCTORS
+        if family in ("spiking_resnet", "sew_resnet", "spiking_vgg")
+    ],
 )
 def test_pretrained_is_refused_with_where_the_weights_are(family, name):
     module = getattr(model, family)
@@ -126,7 +134,9 @@ def test_constructors_fix_their_architecture():
     with torch.device("meta"):
         resnext = model.sew_resnet.sew_resnext50_32x4d(cnf="ADD", spiking_neuron=neuron.IFNode, groups=4)
         wide = model.spiking_resnet.spiking_wide_resnet50_2(spiking_neuron=neuron.IFNode)
-        vgg = model.spiking_vgg.spiking_vgg11_bn(spiking_neuron=neuron.IFNode, norm_layer=torch.nn.BatchNorm2d)
+        vgg = model.spiking_vgg.spiking_vgg11_bn(
+            spiking_neuron=neuron.IFNode, norm_layer=torch.nn.BatchNorm2d
+        )
     assert (resnext.groups, resnext.base_width) == (32, 4)  # as in SpikingJelly, the architecture wins
     assert wide.base_width == 128 and len(wide.layer3) == 6
     assert isinstance(vgg.features[1], torch.nn.BatchNorm2d)

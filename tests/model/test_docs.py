@@ -14,7 +14,9 @@ import pytest
 from spikegrad import model
 
 MODULES = ["spikegrad.model"] + [
-    f"spikegrad.model.{info.name}" for info in pkgutil.iter_modules(model.__path__) if not info.name.startswith("_")
+    f"spikegrad.model.{info.name}"
+    for info in pkgutil.iter_modules(model.__path__)
+    if not info.name.startswith("_")
 ]
 
 
@@ -42,6 +44,8 @@ def test_every_public_name_has_a_docstring_with_its_arguments(name):
 
 def test_models_doc_example_prints_what_it_shows(capsys):
     doc = (Path(__file__).resolve().parents[2] / "docs" / "models.md").read_text()
-    code, expected = re.search(r"## Example\n\n```python\n(.*?)```\n\n```text\n(.*?)```", doc, flags=re.S).groups()
+    code, expected = re.search(
+        r"## Example\n\n```python\n(.*?)```\n\n```text\n(.*?)```", doc, flags=re.S
+    ).groups()
     exec(compile(code, "docs/models.md", "exec"), {"__name__": "docs_example"})
     assert capsys.readouterr().out == expected

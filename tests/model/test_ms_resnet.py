@@ -37,7 +37,12 @@ def test_as_spikingjelly(name, spiking_neuron):
         T, 3, 5, **arguments, spiking_neuron=spiking_neuron and getattr(neuron, spiking_neuron), **ours_kw
     )
     theirs = getattr(sj_ms_resnet, cls)(
-        T, 3, 5, **arguments, spiking_neuron=spiking_neuron and getattr(sj_neuron, spiking_neuron), **theirs_kw
+        T,
+        3,
+        5,
+        **arguments,
+        spiking_neuron=spiking_neuron and getattr(sj_neuron, spiking_neuron),
+        **theirs_kw,
     )
     torch.manual_seed(0)
     x = torch.rand(N, 3, image, image) * 2

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import sj
 import torch
 
+import sj
 from spikegrad import functional, layer, neuron
 from spikegrad.model import sew_resnet, spiking_resnet
 
@@ -31,14 +31,20 @@ def test_spiking_resnet18_in_both_step_modes():
 def test_sew_resnet18():
     ours_kw, theirs_kw = neuron_kwargs(surrogate="Sigmoid", tau=1.5)
     ours = sew_resnet.sew_resnet18(cnf="ADD", spiking_neuron=neuron.LIFNode, num_classes=5, **ours_kw)
-    theirs = sj_sew_resnet.sew_resnet18(cnf="ADD", spiking_neuron=sj_neuron.LIFNode, num_classes=5, **theirs_kw)
+    theirs = sj_sew_resnet.sew_resnet18(
+        cnf="ADD", spiking_neuron=sj_neuron.LIFNode, num_classes=5, **theirs_kw
+    )
     compare(ours, theirs, images(), train_eval=("eval",))
 
 
 # the blocks at small widths: every kind of block and join in both step modes, cheaply
 BLOCKS = {  # name -> (ours, theirs, extra arguments)
     "spiking-basic": (spiking_resnet.BasicBlock, sj_spiking_resnet.BasicBlock, {}),
-    "spiking-bottleneck": (spiking_resnet.Bottleneck, sj_spiking_resnet.Bottleneck, {"groups": 2, "dilation": 2}),
+    "spiking-bottleneck": (
+        spiking_resnet.Bottleneck,
+        sj_spiking_resnet.Bottleneck,
+        {"groups": 2, "dilation": 2},
+    ),
     **{
         f"sew-basic-{cnf}": (sew_resnet.BasicBlock, sj_sew_resnet.BasicBlock, {"cnf": cnf})
         for cnf in ("ADD", "AND", "IAND")
@@ -66,7 +72,9 @@ def test_blocks(name, downsample):
     theirs_ds = _downsample(sj_spiking_resnet, sj_layer.BatchNorm2d, *shortcut) if downsample else None
     args = (inplanes, planes, stride)
     ours = ours_cls(*args, ours_ds, base_width=64, **extra, spiking_neuron=neuron.IFNode, **ours_kw)
-    theirs = theirs_cls(*args, theirs_ds, base_width=64, **extra, spiking_neuron=sj_neuron.IFNode, **theirs_kw)
+    theirs = theirs_cls(
+        *args, theirs_ds, base_width=64, **extra, spiking_neuron=sj_neuron.IFNode, **theirs_kw
+    )
     torch.manual_seed(0)
     compare(ours, theirs, torch.rand(T, N, inplanes, 6, 6) * 2, step_modes=("m", "s"), train_eval=("train",))
 
@@ -75,10 +83,18 @@ def test_the_same_seed_gives_the_same_initial_weights():
     for zero_init in (False, True):
         assert_same_init(
             lambda z=zero_init: sew_resnet.SEWResNet(
-                sew_resnet.Bottleneck, [1, 1, 1, 1], cnf="ADD", spiking_neuron=neuron.IFNode, zero_init_residual=z
+                sew_resnet.Bottleneck,
+                [1, 1, 1, 1],
+                cnf="ADD",
+                spiking_neuron=neuron.IFNode,
+                zero_init_residual=z,
             ),
             lambda z=zero_init: sj_sew_resnet.SEWResNet(
-                sj_sew_resnet.Bottleneck, [1, 1, 1, 1], cnf="ADD", spiking_neuron=sj_neuron.IFNode, zero_init_residual=z
+                sj_sew_resnet.Bottleneck,
+                [1, 1, 1, 1],
+                cnf="ADD",
+                spiking_neuron=sj_neuron.IFNode,
+                zero_init_residual=z,
             ),
         )
     assert_same_init(
@@ -90,7 +106,9 @@ def test_the_same_seed_gives_the_same_initial_weights():
 def test_neurons_get_their_own_copy_of_the_arguments():
     from spikegrad import surrogate
 
-    net = sew_resnet.sew_resnet18(cnf="ADD", spiking_neuron=neuron.LIFNode, tau=3.0, surrogate_function=surrogate.ATan())
+    net = sew_resnet.sew_resnet18(
+        cnf="ADD", spiking_neuron=neuron.LIFNode, tau=3.0, surrogate_function=surrogate.ATan()
+    )
     nodes = [m for m in net.modules() if isinstance(m, neuron.LIFNode)]
     assert len(nodes) == 1 + 8 * 2 + 3  # stem, two per block, one per down-sampling shortcut
     assert all(node.tau == 3.0 for node in nodes)
@@ -108,11 +126,11 @@ def test_sew_function():
 
 
 def test_errors_are_raised_at_construction():
-    with pytest.raises(ValueError, match="cnf must be 'ADD'.*got None"):
+    with pytest.raises(ValueError, match=r"cnf must be 'ADD'.*got None"):
         sew_resnet.sew_resnet18(spiking_neuron=neuron.IFNode)
     with pytest.raises(ValueError, match="cnf must be"):
         sew_resnet.BasicBlock(64, 64, cnf="add", spiking_neuron=neuron.IFNode)
-    with pytest.raises(TypeError, match="needs spiking_neuron.*neuron.IFNode"):
+    with pytest.raises(TypeError, match=r"needs spiking_neuron.*neuron\.IFNode"):
         spiking_resnet.spiking_resnet18()
     with pytest.raises(TypeError, match="needs spiking_neuron"):
         spiking_resnet.BasicBlock(64, 64)

@@ -1,4 +1,4 @@
-"""Spikformer against SpikingJelly 2.0: default and custom neurons, both patch sizes, image and sequence input."""
+"""Spikformer against SpikingJelly 2.0: default and custom neurons, both patch sizes, images and sequences."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ SMALL = {"in_channels": 3, "num_classes": 5, "embed_dims": 16, "num_heads": 2, "
 def test_spikformer(patch_size, image, spiking_neuron, common):
     ours_kw, theirs_kw = neuron_kwargs(**common)
     size = {"T": T, "img_size_h": image, "img_size_w": image, "patch_size": patch_size, **SMALL}
-    ours = spikformer.Spikformer(**size, spiking_neuron=spiking_neuron and getattr(neuron, spiking_neuron), **ours_kw)
+    ours = spikformer.Spikformer(
+        **size, spiking_neuron=spiking_neuron and getattr(neuron, spiking_neuron), **ours_kw
+    )
     theirs = sj_spikformer.Spikformer(
         **size, spiking_neuron=spiking_neuron and getattr(sj_neuron, spiking_neuron), **theirs_kw
     )

@@ -10,10 +10,10 @@ full-size structure is compared in ``test_constructors.py``.
 from __future__ import annotations
 
 import pytest
-import sj
 import torch
 from torch import nn
 
+import sj
 from spikegrad import layer, neuron
 from spikegrad.model import spiking_vgg
 
@@ -70,7 +70,9 @@ def test_the_same_seed_gives_the_same_initial_weights():
 
 
 def test_the_classifier_follows_the_last_convolution():
-    net = spiking_vgg.SpikingVGG([6, "M", 10, "M"], spiking_neuron=neuron.IFNode, num_classes=3, backend="reference")
+    net = spiking_vgg.SpikingVGG(
+        [6, "M", 10, "M"], spiking_neuron=neuron.IFNode, num_classes=3, backend="reference"
+    )
     assert net.classifier[0].in_features == 10 * 7 * 7
     assert net(torch.rand(1, 3, 16, 16)).shape == (1, 3)
 
