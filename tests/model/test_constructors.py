@@ -140,3 +140,23 @@ def test_constructors_fix_their_architecture():
     assert (resnext.groups, resnext.base_width) == (32, 4)  # as in SpikingJelly, the architecture wins
     assert wide.base_width == 128 and len(wide.layer3) == 6
     assert isinstance(vgg.features[1], torch.nn.BatchNorm2d)
+
+
+def test_models_survive_deepcopy_and_pickling():
+    import copy
+    import io
+
+    nets = [
+        model.parametric_lif_net.MNISTNet(2, neuron.ParametricLIFNode),
+        model.spikformer.Spikformer(T=2, img_size_h=16, img_size_w=16, patch_size=4, embed_dims=8),
+        model.ms_resnet.MSResNet(T=2, layers=(1, 1, 1), base_channels=4),
+        model.spike_driven_transformer.SpikeDrivenTransformer(T=2, embed_dims=8, num_heads=2, depths=1),
+        model.sew_resnet.BasicBlock(4, 4, cnf="IAND", spiking_neuron=neuron.LIFNode, tau=3.0),
+    ]
+    for net in nets:
+        buffer = io.BytesIO()
+        torch.save(net, buffer)
+        buffer.seek(0)
+        for twin in (copy.deepcopy(net), torch.load(buffer, weights_only=False)):
+            assert type(twin) is type(net) and repr(twin) == repr(net)
+            assert twin.state_dict().keys() == net.state_dict().keys()
