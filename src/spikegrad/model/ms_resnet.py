@@ -210,7 +210,8 @@ class MSResNet(MultiStepModel, nn.Module):
         self.layer1 = self._make_layer(stage_channels[0], layers[0], self._first_stage_stride, *neurons)
         self.layer2 = self._make_layer(stage_channels[1], layers[1], 2, *neurons)
         self.layer3 = self._make_layer(stage_channels[2], layers[2], 2, *neurons)
-        self.layer4 = self._make_layer(stage_channels[3], layers[3], 2, *neurons) if layers[3:] else None
+        four_stages = len(layers) == 4
+        self.layer4 = self._make_layer(stage_channels[3], layers[3], 2, *neurons) if four_stages else None
         self.head_lif = self._block_type._make_lif(spiking_neuron, kwargs)
         self.avgpool = layer.AdaptiveAvgPool2d((1, 1), step_mode="m")
         self.head = layer.Linear(stage_channels[-1], num_classes, step_mode="m")
