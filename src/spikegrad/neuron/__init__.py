@@ -16,6 +16,18 @@ from __future__ import annotations
 
 from .base_node import DEFAULT_BACKEND, BaseNode
 from .nodes import IFNode, LIFNode, ParametricLIFNode
+from .nonspiking import NonSpikingBaseNode, NonSpikingIFNode, NonSpikingLIFNode
 from .params import Param, State
 
-__all__ = ["DEFAULT_BACKEND", "BaseNode", "IFNode", "LIFNode", "Param", "ParametricLIFNode", "State"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "BaseNode",
+    "IFNode",
+    "LIFNode",
+    "NonSpikingBaseNode",
+    "NonSpikingIFNode",
+    "NonSpikingLIFNode",
+    "Param",
+    "ParametricLIFNode",
+    "State",
+]
