@@ -15,19 +15,35 @@ Example:
 from __future__ import annotations
 
 from .base_node import DEFAULT_BACKEND, BaseNode
+from .complementary import ComplementaryLIFNode
+from .gated import GatedLIFNode
+from .ilif import ILIFNode
 from .nodes import IFNode, LIFNode, ParametricLIFNode
 from .nonspiking import NonSpikingBaseNode, NonSpikingIFNode, NonSpikingLIFNode
+from .online import OTTTLIFNode
+from .parallel import PSN, MaskedPSN, SlidingPSN
 from .params import Param, State
+from .resonate import RAFNode
+from .ternary import TernaryIFNode
 
 __all__ = [
     "DEFAULT_BACKEND",
+    "PSN",
     "BaseNode",
+    "ComplementaryLIFNode",
+    "GatedLIFNode",
     "IFNode",
+    "ILIFNode",
     "LIFNode",
+    "MaskedPSN",
     "NonSpikingBaseNode",
     "NonSpikingIFNode",
     "NonSpikingLIFNode",
+    "OTTTLIFNode",
     "Param",
     "ParametricLIFNode",
+    "RAFNode",
+    "SlidingPSN",
     "State",
+    "TernaryIFNode",
 ]

@@ -12,14 +12,14 @@ multi-step only and restart from ``v = 0`` at every call; so do these.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from .base_node import BACKEND, STEP_MODE, BaseNode
 from .nodes import TAU
-from .params import State, choice
+from .params import Param, State, choice
 
 __all__ = ["DECODES", "NonSpikingBaseNode", "NonSpikingIFNode", "NonSpikingLIFNode", "decode_potential"]
 
@@ -92,7 +92,7 @@ class NonSpikingBaseNode(BaseNode):
         tensor([1.7500])
     """
 
-    params = (DECODE, MULTI_STEP, BACKEND)
+    params: ClassVar[tuple[Param, ...]] = (DECODE, MULTI_STEP, BACKEND)
     state = (State("v", 0.0, "membrane potential; 0 at the start of every call"),)
     step_modes = ("m",)
     #: No v_seq record: the output is the potential sequence itself.
@@ -101,7 +101,10 @@ class NonSpikingBaseNode(BaseNode):
 
     def setup(self, **arguments: Any) -> None:
         super().setup(**arguments)
-        if type(self).neuronal_charge is BaseNode.neuronal_charge and type(self).step is NonSpikingBaseNode.step:
+        if (
+            type(self).neuronal_charge is BaseNode.neuronal_charge
+            and type(self).step is NonSpikingBaseNode.step
+        ):
             raise TypeError(
                 f"{type(self).__name__} has no dynamics of its own: define neuronal_charge(self, x), "
                 "which updates self.v (or use NonSpikingIFNode, NonSpikingLIFNode)"
