@@ -264,8 +264,11 @@ class GatedLIFNode(MemoryModule):
         dtype = x_seq.dtype
 
         def gate(p: Tensor) -> Tensor:
+            # Per layer: one element shaped [1, ..., 1] like a step, not 0-dim (the fused
+            # kernels' gradient of a 0-dim tensor used as it is fails to trace); per channel:
+            # [C, 1, ...] against a [N, C, ...] step.
             g = p.sigmoid()
-            return g if g.dim() == 0 else g.view(-1, *([1] * (step_dim - 2)))
+            return g.view((1,) * step_dim) if g.dim() == 0 else g.view(-1, *(1,) * (step_dim - 2))
 
         alpha, beta, gamma, tau = gate(self.alpha), gate(self.beta), gate(self.gamma), gate(self.tau)
         per_step = (1,) * step_dim if channels is None else (1, channels, *(1,) * (step_dim - 2))
