@@ -5,7 +5,8 @@ the fused kernels: its positional arguments (identical in both libraries), its s
 variables, whether it has SpikingJelly's reset options, and how strongly to drive it so
 that it both fires and stays silent. :data:`CONFIGS` samples surrogates and resets so
 that a configuration's kernels serve several tests (a configuration compiles once per
-process; single steps and whole sequences share it).
+process; single steps and whole sequences share it). The ``run_*`` functions run a neuron
+and return everything a comparison checks.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ RECURRENCES = (
     Recurrence("ILIFNode", (1.5, 0.8), surrogates=False, resets=False, scale=3.0),
 )
 
-def inputs(shape: tuple[int, ...], scale: float = 1.0, seed: int = 0, dtype: torch.dtype = torch.float64) -> Tensor:
+
+def inputs(
+    shape: tuple[int, ...], scale: float = 1.0, seed: int = 0, dtype: torch.dtype = torch.float64
+) -> Tensor:
     """Around the threshold, so that neurons both fire and stay silent."""
     gen = torch.Generator().manual_seed(seed)
     return ((torch.randn(shape, generator=gen, dtype=torch.float64) * 1.2 + 0.4) * scale).to(dtype)
@@ -98,3 +102,49 @@ def make_theirs(sj_neuron: Any, sj_surrogate: Any, case: Recurrence, sg: str, **
     if case.surrogates:
         kwargs["surrogate_function"] = getattr(sj_surrogate, sg)(**SURROGATES[sg])
     return getattr(sj_neuron, case.name)(*case.args, **kwargs)
+
+
+def weights(t: Tensor, seed: int) -> Tensor:
+    """Fixed weights of a loss term, so that every element's gradient is checked."""
+    return torch.randn(t.shape, generator=torch.Generator().manual_seed(seed), dtype=t.dtype)
+
+
+def perturbed(module: torch.nn.Module, seed: int) -> dict[str, Tensor]:
+    """The module's parameters moved away from their initial values (every gate differs)."""
+    gen = torch.Generator().manual_seed(seed)
+    return {
+        k: v + torch.randn(v.shape, generator=gen, dtype=v.dtype) * 0.5
+        for k, v in module.state_dict().items()
+    }
+
+
+def run_gated(node: Any, x_seq: Tensor) -> list[Tensor]:
+    """Two calls (v carries over), then every gradient: input, initial v, each parameter."""
+    x = x_seq.detach().clone().requires_grad_()
+    v0 = inputs(x_seq.shape[1:], 0.3, seed=8, dtype=x_seq.dtype).requires_grad_()
+    node.v = v0
+    outs = [node(x), node(x.flip(0))]
+    results = [*outs, node.v, node.u]
+    loss = sum((t * weights(t, i)).sum() for i, t in enumerate(results))
+    params = [p for _, p in sorted(node.named_parameters())]
+    return [*results, *torch.autograd.grad(loss, [x, v0, *params])]
+
+
+def run_online(node: Any, x_seq: Tensor) -> list[Tensor]:
+    """One step per call: the outputs (with the trace in training), v after each step, and
+    the input's gradient of a loss on the spikes and every v."""
+    x = x_seq.detach().clone().requires_grad_()
+    results: list[Tensor] = []
+    loss = torch.zeros((), dtype=x.dtype)
+    for t, x_t in enumerate(x):
+        out = node(x_t)
+        if isinstance(out, list):
+            spike, trace = out
+            results += [spike, trace.clone()]
+        else:
+            spike = out
+            results.append(spike)
+        loss = loss + (spike * weights(spike, t)).sum() + (node.v * weights(node.v, 100 + t)).sum()
+        results.append(node.v)
+    (grad,) = torch.autograd.grad(loss, x)
+    return [*results, grad]

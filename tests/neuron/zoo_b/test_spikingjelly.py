@@ -15,10 +15,10 @@ import itertools
 from typing import Any
 
 import pytest
-import sj
 import torch
 from torch import Tensor
 
+import sj
 from spikegrad import functional, neuron
 
 from .cases import (
@@ -30,7 +30,11 @@ from .cases import (
     make_ours,
     make_theirs,
     ours_surrogate,
+    perturbed,
     recurrence_kwargs,
+    run_gated,
+    run_online,
+    weights,
 )
 
 sj_neuron = sj.module("neuron")
@@ -48,11 +52,6 @@ def assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
             assert a is None and b is None, key
         else:
             torch.testing.assert_close(a, b, **F64, msg=key)
-
-
-def weights(t: Tensor, seed: int) -> Tensor:
-    """Fixed weights of a loss term, so that every element's gradient is checked."""
-    return torch.randn(t.shape, generator=torch.Generator().manual_seed(seed), dtype=t.dtype)
 
 
 def run_recurrence(node: Any, case: Recurrence, x_seq: Tensor, step_mode: str) -> dict[str, Any]:
@@ -124,7 +123,9 @@ def test_ilif_grad_window_same_as_spikingjelly():
     from spikegrad import surrogate
 
     ours = neuron.ILIFNode(surrogate_function=surrogate.MultiLevelSpikeCount(3, grad_window=(-0.5, 2.5)))
-    theirs = sj_neuron.ILIFNode(surrogate_function=sj_surrogate.MultiLevelSpikeCount(3, grad_window=(-0.5, 2.5)))
+    theirs = sj_neuron.ILIFNode(
+        surrogate_function=sj_surrogate.MultiLevelSpikeCount(3, grad_window=(-0.5, 2.5))
+    )
     case = RECURRENCES[3]
     ours.step_mode = theirs.step_mode = "m"
     x_seq = inputs((6, 2, 5), case.scale, seed=4)
@@ -165,29 +166,13 @@ def test_nonspiking_same_as_spikingjelly(cls, decode):
 # --------------------------------------------------------------------------- gated LIF
 
 
-def perturbed(module: torch.nn.Module, seed: int) -> dict[str, Tensor]:
-    """The module's parameters moved away from their initial values (every gate differs)."""
-    gen = torch.Generator().manual_seed(seed)
-    return {k: v + torch.randn(v.shape, generator=gen, dtype=v.dtype) * 0.5 for k, v in module.state_dict().items()}
-
-
-def run_gated(node: Any, x_seq: Tensor) -> list[Tensor]:
-    """Two calls (v carries over), then every gradient: input, initial v, each parameter."""
-    x = x_seq.detach().clone().requires_grad_()
-    v0 = inputs(x_seq.shape[1:], 0.3, seed=8).requires_grad_()
-    node.v = v0
-    outs = [node(x), node(x.flip(0))]
-    results = [*outs, node.v, node.u]
-    loss = sum((t * weights(t, i)).sum() for i, t in enumerate(results))
-    params = [p for _, p in sorted(node.named_parameters())]
-    return [*results, *torch.autograd.grad(loss, [x, v0, *params])]
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("sg", list(SURROGATES))
 @pytest.mark.parametrize("inplane", [None, 3], ids=["per-layer", "per-channel"])
 def test_gated_same_as_spikingjelly(inplane, sg, backend):
-    theirs = sj_neuron.GatedLIFNode(6, inplane, surrogate_function=getattr(sj_surrogate, sg)(**SURROGATES[sg]))
+    theirs = sj_neuron.GatedLIFNode(
+        6, inplane, surrogate_function=getattr(sj_surrogate, sg)(**SURROGATES[sg])
+    )
     ours = neuron.GatedLIFNode(6, inplane, surrogate_function=ours_surrogate(sg), backend=backend)
     theirs.double()
     ours.double()
@@ -221,30 +206,14 @@ def test_gated_initialisation_same_as_spikingjelly():
 # --------------------------------------------------------------------------- OTTT
 
 
-def run_online(node: Any, x_seq: Tensor) -> list[Tensor]:
-    x = x_seq.detach().clone().requires_grad_()
-    results: list[Tensor] = []
-    loss = torch.zeros((), dtype=x.dtype)
-    for t, x_t in enumerate(x):
-        out = node(x_t)
-        if isinstance(out, list):
-            spike, trace = out
-            results += [spike, trace.clone()]
-        else:
-            spike = out
-            results.append(spike)
-        loss = loss + (spike * weights(spike, t)).sum() + (node.v * weights(node.v, 100 + t)).sum()
-        results.append(node.v)
-    (grad,) = torch.autograd.grad(loss, x)
-    return [*results, grad]
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("v_reset", [None, 0.0], ids=["soft", "hard"])
 @pytest.mark.parametrize("sg", list(SURROGATES))
 def test_ottt_same_as_spikingjelly(sg, v_reset, backend):
     ours = neuron.OTTTLIFNode(1.8, surrogate_function=ours_surrogate(sg), v_reset=v_reset, backend=backend)
-    theirs = sj_neuron.OTTTLIFNode(1.8, surrogate_function=getattr(sj_surrogate, sg)(**SURROGATES[sg]), v_reset=v_reset)
+    theirs = sj_neuron.OTTTLIFNode(
+        1.8, surrogate_function=getattr(sj_surrogate, sg)(**SURROGATES[sg]), v_reset=v_reset
+    )
     x_seq = inputs((6, 2, 5), 2.0, seed=7)
     a, b = run_online(ours, x_seq), run_online(theirs, x_seq)  # training: [spike, trace] pairs
     assert len(a) == len(b) == 6 * 3 + 1
@@ -288,7 +257,9 @@ def same_parallel(ours: Any, theirs: Any, x_seq: Tensor, step_mode: str) -> None
 def parallel_pair(name: str, *args: Any, sg: str = "ATan", **kwargs: Any) -> tuple[Any, Any]:
     """Both libraries' neuron, initialised from the same seed (their initialisations agree)."""
     torch.manual_seed(11)
-    theirs = getattr(sj_neuron, name)(*args, surrogate_function=getattr(sj_surrogate, sg)(**SURROGATES[sg]), **kwargs)
+    theirs = getattr(sj_neuron, name)(
+        *args, surrogate_function=getattr(sj_surrogate, sg)(**SURROGATES[sg]), **kwargs
+    )
     torch.manual_seed(11)
     ours = getattr(neuron, name)(*args, surrogate_function=ours_surrogate(sg), **kwargs)
     for key, value in theirs.state_dict().items():
