@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from kernels.harness import TOL
 from spikegrad import neuron, surrogate
 
 #: Surrogates of the differential tests, with explicit parameters identical on both sides.
@@ -148,3 +149,12 @@ def run_online(node: Any, x_seq: Tensor) -> list[Tensor]:
         results.append(node.v)
     (grad,) = torch.autograd.grad(loss, x)
     return [*results, grad]
+
+
+def close(a: list[torch.Tensor], b: list[torch.Tensor], dtype: torch.dtype, outputs: int) -> None:
+    """The first ``outputs`` items exactly (spikes, states), the gradients to the tolerance."""
+    rtol, atol = TOL[dtype]
+    assert len(a) == len(b)
+    for i, (u, v) in enumerate(zip(a, b, strict=True)):
+        tol = {"rtol": 0, "atol": 0} if i < outputs else {"rtol": rtol, "atol": atol}
+        torch.testing.assert_close(u, v, **tol, msg=f"item {i}")

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import torch
 
-from kernels.harness import TOL, check, node
+from kernels.harness import check, node
 from spikegrad import neuron, surrogate
 
-from .cases import inputs, ours_surrogate, perturbed, run_gated, run_online, weights
+from .cases import close, inputs, ours_surrogate, perturbed, run_gated, run_online, weights
 
 DTYPES = [torch.float32, torch.float64]
 #: (surrogate, keyword arguments): the second surrogate with the other reset, detached.
@@ -68,15 +68,6 @@ def test_ilif(sg, dtype):
     got = check(make, inputs((6, 4, 3), 3.0, dtype=dtype), v0=inputs((4, 3), 0.5, seed=1, dtype=dtype))
     out = got["out"]
     assert out is not None and set(out.unique().tolist()) >= {0.0, 1.0, 2.0}
-
-
-def close(a: list[torch.Tensor], b: list[torch.Tensor], dtype: torch.dtype, outputs: int) -> None:
-    """The first ``outputs`` items exactly (spikes, states), the gradients to the tolerance."""
-    rtol, atol = TOL[dtype]
-    assert len(a) == len(b)
-    for i, (u, v) in enumerate(zip(a, b, strict=True)):
-        tol = {"rtol": 0, "atol": 0} if i < outputs else {"rtol": rtol, "atol": atol}
-        torch.testing.assert_close(u, v, **tol, msg=f"item {i}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
