@@ -65,6 +65,8 @@ class GatedLIFDynamics(BaseNode):
     with the decay ``D``, linear leak ``L``, reset gate ``gamma``, soft-reset amount ``R`` and
     threshold ``theta`` held as (non-persistent) buffers of this module; ``S_{-1} = 0``.
     The reset acts one step late, through ``S_{t-1}``, so ``v`` is the potential before reset.
+    Between calls the buffers hold placeholders, so that the kernels (also under
+    ``torch.compile``, which reads the module when its graph runs) always find the five.
     """
 
     params = (BaseNode.params[2], MULTI_STEP, BACKEND)  # surrogate_function, step_mode, backend
@@ -83,7 +85,7 @@ class GatedLIFDynamics(BaseNode):
     def setup(self, **arguments: Any) -> None:
         super().setup(**arguments)
         for name in GATES:
-            self.register_buffer(name, None, persistent=False)
+            self.register_buffer(name, torch.zeros(()), persistent=False)
 
     def step(self, current: Tensor) -> Tensor:
         decayed = self.decay * self.v
@@ -283,6 +285,7 @@ class GatedLIFNode(MemoryModule):
         }
         dynamics = self._dynamics
         dynamics.surrogate_function = self.surrogate_function
+        placeholders = {name: getattr(dynamics, name) for name in GATES}
         try:
             for name, value in gates.items():
                 setattr(dynamics, name, value.to(dtype))
@@ -297,8 +300,8 @@ class GatedLIFNode(MemoryModule):
             self.v = self.u = dynamics.v
         finally:
             dynamics.reset()
-            for name in GATES:
-                setattr(dynamics, name, None)
+            for name, placeholder in placeholders.items():
+                setattr(dynamics, name, placeholder)
         return spikes
 
     def extra_repr(self) -> str:
