@@ -17,8 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..base import MemoryModule
-from .base_node import BACKEND, BaseNode
-from .nonspiking import MULTI_STEP
+from .base_node import BACKEND, STEP_MODE, BaseNode
 from .params import REQUIRED, Param, State, check_number, check_surrogate, integer, number
 
 __all__ = ["ARGUMENTS", "GATES", "GatedLIFDynamics", "GatedLIFNode"]
@@ -35,8 +34,11 @@ def _optional_open_unit(name: str, doc: str, when_none: str) -> Param:
     return Param(name, None, check, f"a finite number in (0, 1), or None: {when_none}", doc)
 
 
+_CHANNELS = integer("inplane", None, low=1)
+
+
 def _optional_channels(owner: str, name: str, value: Any) -> int | None:
-    return None if value is None else integer(name, 1, low=1).check(owner, name, value)  # type: ignore[misc]
+    return None if value is None else _CHANNELS.check(owner, name, value)  # type: ignore[misc]
 
 
 #: GatedLIFNode's validated constructor arguments, in SpikingJelly's order. Each ``init_*`` is
@@ -53,6 +55,7 @@ ARGUMENTS = (
 
 #: The gates the recurrence reads, made from the parameters at each call.
 GATES = ("decay", "leak", "gamma", "subreset", "threshold")
+MULTI_STEP = STEP_MODE.with_default("m")
 
 
 class GatedLIFDynamics(BaseNode):
@@ -193,7 +196,7 @@ class GatedLIFNode(MemoryModule):
             "init_v_threshold": init_v_threshold,
             "init_conduct": init_conduct,
         }
-        values = {p.name: p.check(owner, p.name, given[p.name]) for p in ARGUMENTS if p.check is not None}
+        values = {p.name: p.check(owner, p.name, given[p.name]) for p in ARGUMENTS}  # type: ignore[misc]
         super().__init__(step_mode)
         if surrogate_function is not None:
             check_surrogate(owner, "surrogate_function", surrogate_function)
@@ -283,18 +286,18 @@ class GatedLIFNode(MemoryModule):
             "subreset": (1 - gamma) * gate(self.v_subreset),
             "threshold": gate(self.v_threshold),
         }
+        if isinstance(self.v, Tensor) and self.v.shape != x_seq.shape[1:]:
+            raise ValueError(
+                f"{owner}: the input's step shape {tuple(x_seq.shape[1:])} differs from the stored "
+                f"state v {tuple(self.v.shape)}; call spikegrad.functional.reset_net(net) before a "
+                "batch of another shape (state is kept across calls until reset)"
+            )
         dynamics = self._dynamics
         dynamics.surrogate_function = self.surrogate_function
         placeholders = {name: getattr(dynamics, name) for name in GATES}
         try:
             for name, value in gates.items():
                 setattr(dynamics, name, value.to(dtype))
-            if isinstance(self.v, Tensor) and self.v.shape != x_seq.shape[1:]:
-                raise ValueError(
-                    f"{owner}: the input's step shape {tuple(x_seq.shape[1:])} differs from the stored "
-                    f"state v {tuple(self.v.shape)}; call spikegrad.functional.reset_net(net) before a "
-                    "batch of another shape (state is kept across calls until reset)"
-                )
             dynamics.v = self.v
             spikes = dynamics.multi_step_forward(current)
             self.v = self.u = dynamics.v
