@@ -77,6 +77,13 @@ _UNARY: dict[str, str] = {
     "neg": "(-{0})",
     "atan": "std::atan({0})",
     "tanh": "std::tanh({0})",
+    "sinh": "std::sinh({0})",
+    "cosh": "std::cosh({0})",
+    "asin": "std::asin({0})",
+    "acos": "std::acos({0})",
+    "asinh": "std::asinh({0})",
+    "acosh": "std::acosh({0})",
+    "atanh": "std::atanh({0})",
     "log1p": "std::log1p({0})",
     "expm1": "std::expm1({0})",
     "erfc": "std::erfc({0})",
@@ -239,6 +246,9 @@ class _Translator(GraphWalk):
         elif op == "where":
             cond = self.arg(args[0], None)
             expr = f"({cond} ? {self.arg(args[1], dtype)} : {self.arg(args[2], dtype)})"
+        elif op == "masked_fill":
+            mask = self.arg(args[1], None)
+            expr = f"({mask} ? {self.arg(args[2], dtype)} : {self.arg(args[0], dtype)})"
         elif op in ("clamp", "clamp_min", "clamp_max"):
             expr = self.arg(args[0], dtype)
             low = args[1] if op != "clamp_max" and len(args) > 1 else None

@@ -73,6 +73,15 @@ _UNARY: dict[str, str] = {
     "neg": "(-{})",
     "atan": "libdevice.atan({})",
     "tanh": "libdevice.tanh({})",
+    "sinh": "libdevice.sinh({})",
+    "cosh": "libdevice.cosh({})",
+    "asin": "libdevice.asin({})",
+    "acos": "libdevice.acos({})",
+    "asinh": "libdevice.asinh({})",
+    "acosh": "libdevice.acosh({})",
+    "atanh": "libdevice.atanh({})",
+    "tan": "libdevice.tan({})",
+    "log10": "libdevice.log10({})",
     "log1p": "libdevice.log1p({})",
     "expm1": "libdevice.expm1({})",
     "erfc": "libdevice.erfc({})",
@@ -175,6 +184,8 @@ class _Translator(GraphWalk):
             expr = f"({a} - tl.floor({quotient}) * {b})"
         elif op == "where":
             expr = f"tl.where({self.arg(args[0], None)}, {self.arg(args[1], c)}, {self.arg(args[2], c)})"
+        elif op == "masked_fill":
+            expr = f"tl.where({self.arg(args[1], None)}, {self.arg(args[2], c)}, {self.arg(args[0], c)})"
         elif op in ("clamp", "clamp_min", "clamp_max"):
             expr = self.arg(args[0], c)
             low = args[1] if op != "clamp_max" and len(args) > 1 else None
@@ -354,6 +365,15 @@ def _load(code: str, key: str) -> Any:
 
 _NUMPY_NAMES = {
     "atan": "arctan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+    "tan": "tan",
+    "log10": "log10",
     "atan2": "arctan2",
     "tanh": "tanh",
     "log1p": "log1p",
