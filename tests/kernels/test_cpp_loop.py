@@ -45,7 +45,9 @@ def test_loop_invariants_are_hoisted_out_of_the_time_loop() -> None:
     source = cpp_loop.source(plan.programs.backward)
     head = source[: source.index("#pragma omp parallel")]
     assert re.search(r"double\(1\) / static_cast<double>\(a\d+\)", head)  # 1 / tau, once per call
-    assert re.search(r"static_cast<double>\(a\d+\) / static_cast<double>\(2\)", head)  # ATan's alpha / 2, once
+    assert re.search(
+        r"static_cast<double>\(a\d+\) / static_cast<double>\(2\)", head
+    )  # ATan's alpha / 2, once
 
 
 @pytest.mark.parametrize("threads", [1, 2])
