@@ -82,9 +82,8 @@ def markdown() -> str:
     ]
     for cls in catalogue():
         origin = getattr(cls, "origin", "SpikingJelly")
-        lines.append(
-            f"| `{cls.__name__}` | {_summary(cls)} | {_state(cls)} | {_arguments(cls)} | {_kind(cls)} | {origin} |"
-        )
+        cells = [f"`{cls.__name__}`", _summary(cls), _state(cls), _arguments(cls), _kind(cls), origin]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
