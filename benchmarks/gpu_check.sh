@@ -4,10 +4,12 @@
 #   2. wheels from .whl/*.whl, if that folder exists (SpikingJelly, snnTorch, loguru; pytest and
 #      hypothesis when the machine lacks pytest), installed into a scratch folder on PYTHONPATH,
 #      never into the system's site-packages;
-#   3. the GPU tests: pytest -m gpu tests;
-#   4. the benchmark on cuda: surrogate alone (2^22, 2^24) and LIF T=32 in float32, float16 and
-#      bfloat16: spikegrad vs SpikingJelly's Triton backend vs snnTorch vs the floor
-#      -> $OUT/gpu_bench.md;
+#   3. the GPU tests: pytest -m gpu tests (fused == reference on CUDA in every dtype, a training
+#      step under torch.cuda.set_sync_debug_mode("error"), a whole step captured in a CUDA graph);
+#   4. the benchmark on cuda, all in one process (the CUDA caching allocator is per process
+#      anyway): surrogate alone (2^22, 2^24); LIF T=32 at 64x1024 (the overhead case, against
+#      SpikingJelly's CUDA kernel) and T=128 at 128x4096 (the bandwidth case, GB/s against the
+#      copy floor), in float32, float16 and bfloat16 -> $OUT/gpu_bench.md;
 #   5. the first-call (compile) cost of the fused path on cuda, cold and warm cache.
 # Every step has a time limit and the whole script stays within BUDGET_S (default 450 s).
 # Output: $OUT/gpu_check.log (everything), one log per step, $OUT/gpu_bench.md.
@@ -102,7 +104,8 @@ EOF
     export SJ_LIF_CUDA_IMPLEMENTATION=triton
     step "benchmark on cuda" 200 bench_cuda.log \
         "$PY" benchmarks/run_all.py --device cuda --cases surrogate lif --steps 32 --numel-log2 22 24 \
-        --dtypes float32 float16 bfloat16 --threads 1 --rounds 7 --markdown "$OUT/gpu_bench.md"
+        --dtypes float32 float16 bfloat16 --threads 1 --rounds 5 --isolation none --no-compiled-peer \
+        --markdown "$OUT/gpu_bench.md"
     step "first-call cost on cuda" 90 compile_cuda.log \
         "$PY" -c 'from spikegrad.benchmarks import first_call_cost as f
 for r in f(32, (64, 1024), 1, "cuda", timeout=40): print(r)'

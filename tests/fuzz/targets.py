@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from .contract import Case
 from .modules import LAYERS, container_cases, dropout_cases, encoder_cases, helper_cases, layer_cases
+from .neurons import CLASSES as NEURONS
+from .neurons import neuron_cases
 from .surrogates import CLASSES, surrogate_cases
 
 
@@ -34,4 +36,5 @@ TABLE: list[Target] = [
     Target("layer.Dropout", dropout_cases(), examples=60),
     Target("layer.SeqToANNContainer", container_cases(), examples=50),
     Target("functional", helper_cases(), examples=100),
+    *(Target(f"neuron.{cls.__name__}", neuron_cases(cls), examples=25) for cls in NEURONS),
 ]
