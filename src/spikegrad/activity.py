@@ -158,6 +158,7 @@ class ActivityReport:
         synapses: each synaptic layer's :class:`SynapseActivity`, in module order.
         samples: the number of samples the counts are divided by.
         energy: the energy per operation.
+        order: the layers' names in the network's module order (for :meth:`table`).
     """
 
     firing_rates: dict[str, float]
@@ -166,6 +167,7 @@ class ActivityReport:
     synapses: dict[str, SynapseActivity]
     samples: int
     energy: EnergyModel = DEFAULT_ENERGY
+    order: tuple[str, ...] = ()
 
     @property
     def firing_rate(self) -> float:
@@ -229,10 +231,14 @@ class ActivityReport:
     def table(self) -> str:
         """A text table: one line per spiking and synaptic layer, then the totals and the assumptions."""
         lines = [f"{'layer':<24} {'kind':<22} {'rate':>7} {'fan-out':>8} {'ops/sample':>12}"]
-        for name, rate in self.firing_rates.items():
-            lines.append(f"{name:<24} {'spikes':<22} {rate:>7.4f} {'':>8} {'':>12}")
-        for name, s in self.synapses.items():
-            what = f"{s.kind} ({'SOPs' if s.spiking else 'MACs'})"
+        position = {name: i for i, name in enumerate(self.order)}
+        names = sorted({*self.firing_rates, *self.synapses}, key=lambda n: position.get(n, len(position)))
+        for name in names:
+            if name in self.firing_rates:
+                lines.append(f"{name:<24} {'spikes out':<22} {self.firing_rates[name]:>7.4f}")
+                continue
+            s = self.synapses[name]
+            what = f"{s.kind} ({'SOPs' if s.spiking else 'MACs'}), in"
             ops = s.sops if s.spiking else s.macs
             lines.append(f"{name:<24} {what:<22} {s.input_rate:>7.4f} {s.fan_out:>8.1f} {_human(ops):>12}")
         lines.append(f"per sample: {_human(self.sops)} SOPs + {_human(self.macs)} MACs = "
@@ -349,6 +355,7 @@ class ActivityMonitor:
             raise TypeError(f"ActivityMonitor: synapses must be a tuple of nn.Linear / nn.ConvNd classes, "
                             f"got {synapses!r}")
         self.rates = FiringRateMonitor(net, neurons)
+        self.order = tuple(name for name, _ in net.named_modules())
         self.hooks: list[RemovableHandle] = []
         self._counts: dict[str, _SynapseCounts] = {}
         for name, module in net.named_modules():
@@ -402,7 +409,7 @@ class ActivityMonitor:
             if inputs:
                 synapses[name] = SynapseActivity(type(counts.module).__name__, inputs / samples, active / samples,
                                                  not nonbinary, events / samples, dense / samples)
-        return ActivityReport(rates, spikes, steps, synapses, samples, energy)
+        return ActivityReport(rates, spikes, steps, synapses, samples, energy, self.order)
 
     def clear(self) -> None:
         """Forget every count (hooks stay)."""

@@ -68,6 +68,7 @@ def plot_curve(metrics: Sequence[dict[str, float]], path: str | Path, title: str
     ax_acc.legend(loc="lower right")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
@@ -103,6 +104,7 @@ def plot_activity(metrics: Sequence[dict[str, float]], path: str | Path, title: 
     ax_energy.set_ylabel("energy estimate (uJ per sample, dotted)")
     for ax in (ax_rate, ax_ops):
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
