@@ -26,8 +26,8 @@ examples:
   spikegrad train --surrogate sigmoid --alpha 4 --neuron plif --detach-reset
   spikegrad train --model conv --encoding direct --T 4
   spikegrad train --dataset mnist --data-dir ~/data/mnist --epochs 5 --device cuda
-  spikegrad train --dataset nmnist --data-dir ~/data/N-MNIST --device cuda   # conv net, event frames
-  spikegrad train --dataset shd --data-dir ~/data/shd --T 100 --hidden 256   # recurrent net
+  spikegrad train --dataset nmnist --data-dir ~/data/N-MNIST --device cuda  # conv net, events
+  spikegrad train --dataset shd --data-dir ~/data/shd --T 100 --hidden 256  # recurrent net
   spikegrad train --import my_shapes --surrogate tent  # a custom surrogate from my_shapes.py
   spikegrad train --resume runs/20260101-120000             # continue where it stopped
   spikegrad train --resume runs/20260101-120000 --epochs 40 # and train on to 40 epochs
@@ -37,9 +37,10 @@ A run folder (--out, default runs/<timestamp>) receives config.json, metrics.jso
 (with each epoch's firing rates, synaptic operations and energy estimate on the test set),
 checkpoint.pt (rewritten atomically after every epoch), best.pt (the epoch with the best test
 accuracy), curve.png and activity.png. Event data sets are binned into --T frames once and the
-frames cached ($SPIKEGRAD_CACHE, else DATA_DIR/.spikegrad-cache). The folder is locked while the run lives. Ctrl-C saves a checkpoint of
-the last completed batch and prints the command that resumes it (exit code 130). A NaN or
-infinite loss stops the run (exit code 1) and keeps the last good checkpoint.
+frames cached ($SPIKEGRAD_CACHE, else DATA_DIR/.spikegrad-cache). The folder is locked while the
+run lives. Ctrl-C saves a checkpoint of the last completed batch and prints the command that
+resumes it (exit code 130). A NaN or infinite loss stops the run (exit code 1) and keeps the
+last good checkpoint.
 """
 
 #: Flags a resumed run may change, besides the ones that do not change what it computes.
