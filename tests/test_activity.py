@@ -35,7 +35,8 @@ def test_linear_network_by_hand() -> None:
     report = activity_report(_two_layer(), X)
     assert report.samples == 2
     # every IF neuron gets 2 (sample 0, step 0) or 4 (sample 1, step 1) and fires once per sample
-    assert report.firing_rates == {"1": 0.5} and report.spikes == {"1": 3.0} and report.neuron_steps == {"1": 6.0}
+    assert report.firing_rates == {"1": 0.5}
+    assert report.spikes == {"1": 3.0} and report.neuron_steps == {"1": 6.0}
     first, second = report.synapses["0"], report.synapses["2"]
     assert (first.inputs, first.active, first.spiking) == (8.0, 3.0, True)  # 6 spikes / 2 samples
     assert first.sops == 3 * 3 and first.fan_out == 3 and first.input_rate == 3 / 8
@@ -135,8 +136,8 @@ def test_energy_models_and_outputs() -> None:
     with pytest.raises(ValueError, match=r"accumulate_pj must be a finite number >= 0, got -1"):
         EnergyModel("x", -1, 1, "")
     metrics = report.metrics()
-    assert metrics == {"firing_rate": 0.5, "sops": 15.0, "macs": 0.0, "energy_uj": pytest.approx(15 * 0.03e-6),
-                       "firing_rate:1": 0.5}
+    assert metrics == {"firing_rate": 0.5, "sops": 15.0, "macs": 0.0,
+                       "energy_uj": pytest.approx(15 * 0.03e-6), "firing_rate:1": 0.5}
     assert json.loads(json.dumps(report.to_dict()))["synapses"]["0"]["fan_out"] == 3
     table = report.table().splitlines()
     assert [line.split()[0] for line in table[1:4]] == ["0", "1", "2"]  # module order
@@ -144,13 +145,20 @@ def test_energy_models_and_outputs() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(TypeError, match="net must be an nn.Module"):
+    with pytest.raises(TypeError, match=r"net must be an nn\.Module"):
         ActivityMonitor("net")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="synapses must be a tuple of nn.Linear / nn.ConvNd classes"):
+    with pytest.raises(TypeError, match=r"synapses must be a tuple of nn\.Linear / nn\.ConvNd classes"):
         ActivityMonitor(nn.Linear(2, 2), synapses=(nn.ReLU,))
     with pytest.raises(ValueError, match="samples must be an integer >= 1, got 0"):
         ActivityMonitor(nn.Linear(2, 2)).report(samples=0)
-    with pytest.raises(TypeError, match="pass samples="):
+    with pytest.raises(TypeError, match=r"pass samples="):
         activity_report(nn.Linear(2, 2), [1.0, 2.0])
     silent = activity_report(_two_layer(), torch.zeros(2, 1, 4))
     assert silent.sops == 0 and math.isnan(silent.synapses["0"].fan_out) and silent.firing_rate == 0.0
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(activity, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -371,10 +371,16 @@ class ActivityMonitor:
         return hook
 
     def numbers(self) -> Tensor:
-        """Every count as one float64 vector (for summing over processes before :meth:`report`)."""
+        """Every count as one float64 vector (for summing over processes before :meth:`report`).
+
+        Its layout depends only on the network, not on what ran, so that processes whose shares
+        differ (or are empty) still sum the same entries.
+        """
         values: list[float] = []
-        for activity in self.rates.activity().values():
-            values += [activity.spikes, float(activity.slots)]
+        ran = self.rates.activity()
+        for name in self.rates.monitored_layers:
+            activity = ran.get(name)
+            values += [activity.spikes, float(activity.slots)] if activity is not None else [0.0, 0.0]
         for counts in self._counts.values():
             values += counts.numbers()
         return torch.tensor(values, dtype=torch.float64)
@@ -399,16 +405,17 @@ class ActivityMonitor:
             numbers = reduce(numbers)
         values = iter(numbers.tolist())
         rates, spikes, steps = {}, {}, {}
-        for name in self.rates.activity():
+        for name in self.rates.monitored_layers:
             total, slots = next(values), next(values)
-            rates[name] = total / slots if slots else math.nan
-            spikes[name], steps[name] = total / samples, slots / samples
+            if slots:
+                rates[name], spikes[name], steps[name] = total / slots, total / samples, slots / samples
         synapses = {}
         for name, counts in self._counts.items():
             inputs, active, nonbinary, events, dense = (next(values) for _ in range(5))
             if inputs:
-                synapses[name] = SynapseActivity(type(counts.module).__name__, inputs / samples, active / samples,
-                                                 not nonbinary, events / samples, dense / samples)
+                synapses[name] = SynapseActivity(type(counts.module).__name__, inputs / samples,
+                                                 active / samples, not nonbinary, events / samples,
+                                                 dense / samples)
         return ActivityReport(rates, spikes, steps, synapses, samples, energy, self.order)
 
     def clear(self) -> None:
@@ -434,7 +441,8 @@ class ActivityMonitor:
 
 def activity_report(net: nn.Module, x: Any, *, samples: int | None = None,
                     energy: EnergyModel = DEFAULT_ENERGY, neurons: ModuleTypes | None = None,
-                    synapses: tuple[type[nn.Module], ...] = SYNAPTIC_LAYERS, reset: bool = True) -> ActivityReport:
+                    synapses: tuple[type[nn.Module], ...] = SYNAPTIC_LAYERS,
+                    reset: bool = True) -> ActivityReport:
     """Run ``net(x)`` once, without gradients, and report its activity per sample.
 
     Args:

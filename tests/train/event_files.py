@@ -135,6 +135,7 @@ def write_shd(root: Path, n_train: int = 40, n_test: int = 20, seed: int = 0) ->
         recordings = []
         for label in labels:
             count = 400  # SHD's recordings hold thousands of spikes; enough here for every layer to fire
-            recordings.append((np.sort(rng.uniform(0.0, 1.0, count)), label * 35 + rng.integers(0, 35, count)))
+            times = np.sort(rng.uniform(0.0, 1.0, count))
+            recordings.append((times, label * 35 + rng.integers(0, 35, count)))
         write_shd_file(root / name, recordings, labels)
     return root

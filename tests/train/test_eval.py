@@ -68,8 +68,10 @@ def test_the_command_prints_and_writes(run: Path, tmp_path: Path, capsys: pytest
     assert report["test_acc"] == metrics[-1]["test_acc"] and len(report["confusion"]) == 10
     assert report["activity"]["energy_model"]["mac_pj"] == pytest.approx(4.6)
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
-    assert main(["eval", str(run), "--out", str(tmp_path), "--checkpoint", "best", "--energy", "45nm-int8"]) == 0
-    assert json.loads((tmp_path / "eval-best.json").read_text())["activity"]["energy_model"]["name"] == "45nm-int8"
+    assert main(["eval", str(run), "--out", str(tmp_path), "--checkpoint", "best",
+                 "--energy", "45nm-int8"]) == 0
+    best = json.loads((tmp_path / "eval-best.json").read_text())
+    assert best["activity"]["energy_model"]["name"] == "45nm-int8"
 
 
 def test_a_run_without_a_checkpoint_and_a_broken_one(tmp_path: Path, run: Path,
@@ -78,8 +80,8 @@ def test_a_run_without_a_checkpoint_and_a_broken_one(tmp_path: Path, run: Path,
     started.mkdir()
     (started / "config.json").write_text(json.dumps(tiny_config().to_dict()))
     assert main(["eval", str(started)]) == 2
-    assert capsys.readouterr().err == (f"spikegrad eval: error: {started} has no checkpoint.pt yet: the run has not "
-                                       "completed an epoch\n")
+    assert capsys.readouterr().err == (f"spikegrad eval: error: {started} has no checkpoint.pt yet: the run "
+                                       "has not completed an epoch\n")
     broken = tmp_path / "broken"
     broken.mkdir()
     data = bytearray((run / ckpt.CHECKPOINT).read_bytes())
@@ -90,7 +92,8 @@ def test_a_run_without_a_checkpoint_and_a_broken_one(tmp_path: Path, run: Path,
     assert err.count("\n") == 1 and ("fails its CRC-32 check" in err or "not a readable checkpoint" in err)
 
 
-def test_weights_that_do_not_fit_are_one_line(tmp_path: Path, run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_weights_that_do_not_fit_are_one_line(tmp_path: Path, run: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     state = ckpt.load(run / ckpt.CHECKPOINT)
     state["config"]["hidden"] = 17
     folder = tmp_path / "other"

@@ -126,8 +126,10 @@ def test_shd_round_trip(tmp_path: Path) -> None:
 
 
 def test_time_bins_and_frames_by_hand() -> None:
-    assert time_bins(np.array([10, 34, 35, 109, 500]), start=10, duration=100, bins=4).tolist() == [0, 0, 1, 3, 3]
-    events = Events(np.array([0, 0, 50, 99]), np.array([0, 1, 3, 2]), np.array([0, 0, 3, 1]), np.array([1, 1, 0, 1]))
+    bins = time_bins(np.array([10, 34, 35, 109, 500]), start=10, duration=100, bins=4)
+    assert bins.tolist() == [0, 0, 1, 3, 3]
+    t, x, y, p = ([0, 0, 50, 99], [0, 1, 3, 2], [0, 0, 3, 1], [1, 1, 0, 1])
+    events = Events(np.array(t), np.array(x), np.array(y), np.array(p))
     from spikegrad.datasets.events import frames_2d
 
     frames = frames_2d(events, (4, 4), 0, 100, Binning(2, downsample=2))
@@ -142,8 +144,7 @@ def test_time_bins_and_frames_by_hand() -> None:
 def test_counts_saturate_at_255() -> None:
     from spikegrad.datasets.events import frames_1d
 
-    events = Events(np.zeros(300, dtype=np.int64), np.zeros(300, dtype=np.int64), np.zeros(300, dtype=np.int64),
-                    np.zeros(300, dtype=np.int64))
+    events = Events(*(np.zeros(300, dtype=np.int64) for _ in range(4)))
     assert int(frames_1d(events, 3, 0, 10, Binning(1))[0, 0]) == 255
 
 
@@ -199,7 +200,7 @@ def test_a_missing_data_set_is_one_line_with_where_it_is_published(tmp_path: Pat
 
 def test_a_gzipped_shd_file_says_to_unzip_it(tmp_path: Path) -> None:
     (tmp_path / "shd_train.h5.gz").write_bytes(b"\x1f\x8b")
-    with pytest.raises(FileNotFoundError, match=r"shd_train.h5 is missing but shd_train.h5.gz is there; unzip"):
+    with pytest.raises(FileNotFoundError, match=r"shd_train.h5 is missing but shd_train.h5.gz is there"):
         D.load_dataset("shd", tmp_path, binning=Binning(2))
 
 
@@ -207,7 +208,7 @@ def test_damaged_files_are_named(tmp_path: Path) -> None:
     write_nmnist(tmp_path, n_train=3, n_test=2)
     bad = tmp_path / "Train" / "0" / "00001.bin"
     bad.write_bytes(bad.read_bytes()[:-2])
-    with pytest.raises(ValueError, match=r"Train/0/00001.bin: 298 bytes is not a whole number of 5-byte events"):
+    with pytest.raises(ValueError, match=r"Train/0/00001.bin: 298 bytes is not a whole number of 5-byte"):
         D.load_dataset("nmnist", tmp_path, binning=Binning(2))
     write_nmnist_file(bad, np.array([0]), np.array([34]), np.array([0]), np.array([0]))
     with pytest.raises(ValueError, match=r"00001.bin: event 0 at x=34, y=0 lies outside the sensor's 34x34"):
@@ -235,7 +236,8 @@ def _forbid_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nmnist, "read_nmnist_file", refuse)
 
 
-def test_the_second_load_reads_the_cache_not_the_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_second_load_reads_the_cache_not_the_events(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_nmnist(tmp_path / "nm", n_train=6, n_test=4)
     notes: list[str] = []
     first = D.load_dataset("nmnist", root, binning=Binning(3), cache=FrameCache(note=notes.append))
@@ -247,7 +249,8 @@ def test_the_second_load_reads_the_cache_not_the_events(tmp_path: Path, monkeypa
     assert torch.equal(first.train_x, second.train_x) and torch.equal(first.test_y, second.test_y)
 
 
-def test_the_cache_is_keyed_by_the_binning_and_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cache_is_keyed_by_the_binning_and_the_files(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_nmnist(tmp_path / "nm", n_train=6, n_test=4)
     cache = FrameCache()
     nmnist.load_part(root, "train", Binning(3), cache)
@@ -314,19 +317,30 @@ def test_one_tiny_epoch_on_each_and_the_cache_the_second_time(
 
 
 def test_event_data_refuses_image_encodings_and_the_conv_net_refuses_shd(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"encoding 'poisson' does not apply to nmnist, whose samples are event "
-                                         r"frames: use one of spikes, counts"):
+    with pytest.raises(ValueError, match=r"encoding 'poisson' does not apply to nmnist, whose samples "
+                                         r"are event frames: use one of spikes, counts"):
         TrainConfig(dataset="nmnist").validate()
     with pytest.raises(ValueError, match=r"downsample applies to event data sets only; digits takes 1"):
         TrainConfig(downsample=2).validate()
     root = write_shd(tmp_path / "shd", n_train=4, n_test=2)
-    with pytest.raises(ValueError, match=r"the conv net takes images \[C, H, W\] at each step, but this data's "
-                                         r"steps are 700; use the recurrent net or the mlp"):
+    with pytest.raises(ValueError, match=r"the conv net takes images \[C, H, W\] at each step, but this "
+                                         r"data's steps are 700; use the recurrent net or the mlp"):
         fit(_tiny("shd", root, model="conv"), plot=False)
 
 
 def test_counts_encoding_feeds_the_counts() -> None:
     frames = torch.tensor([[[0, 3], [1, 0]]], dtype=torch.uint8)
     assert D.encode(frames, 2, "counts").tolist() == [[[0.0, 3.0]], [[1.0, 0.0]]]
-    with pytest.raises(ValueError, match=r"encoding 'spikes' takes frames \[B, T=3, \*shape\], got \(1, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"encoding 'spikes' takes frames \[B, T=3, \*shape\], "
+                                         r"got \(1, 2, 2\)"):
         D.encode(frames, 3, "spikes")
+
+
+@pytest.mark.parametrize("name", ["spikegrad.datasets", "spikegrad.datasets.events",
+                                  "spikegrad.datasets.nmnist", "spikegrad.train.data", "spikegrad.train.config"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

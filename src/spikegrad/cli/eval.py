@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress()
     try:
         config, _, _ = load_run(run_dir, args.checkpoint)
-        data = D.load_for_config(config, args.data_dir,
-                                 cache=FrameCache(note=lambda text: print(f"spikegrad: {text}", file=sys.stderr)))
+        cache = FrameCache(note=lambda text: print(f"spikegrad: {text}", file=sys.stderr))
+        data = D.load_for_config(config, args.data_dir, cache=cache)
         evaluation = evaluate_run(run_dir, checkpoint=args.checkpoint, device=args.device, data=data,
                                   energy=ENERGY_MODELS[args.energy], progress=progress)
     except (CheckpointError, FileNotFoundError, ImportError) as exc:

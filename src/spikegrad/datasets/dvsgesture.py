@@ -71,7 +71,7 @@ def read_aedat31(path: str | Path) -> Events:
     while offset < len(data):
         if offset + _PACKET.size > len(data):
             raise ValueError(f"{path}: truncated packet header at byte {offset}")
-        kind, _source, size, _ts_offset, overflow, capacity, number, _valid = _PACKET.unpack_from(data, offset)
+        kind, _, size, _, overflow, capacity, number, _ = _PACKET.unpack_from(data, offset)
         body = offset + _PACKET.size
         if size <= 0 or capacity < 0 or not 0 <= number <= capacity or body + capacity * size > len(data):
             raise ValueError(f"{path}: malformed or truncated packet at byte {offset} (event size {size}, "
@@ -130,8 +130,9 @@ def find_root(data_dir: str | Path) -> Path:
         if all((folder / name).is_file() for name in PARTS.values()):
             return folder
     raise FileNotFoundError(
-        f"dvsgesture: no trials_to_train.txt and trials_to_test.txt in {data_dir} or {data_dir / 'DvsGesture'} "
-        f"(expected {FILES}: DvsGesture.tar.gz unpacked there, published at {PUBLISHED})")
+        f"dvsgesture: no trials_to_train.txt and trials_to_test.txt in {data_dir} or "
+        f"{data_dir / 'DvsGesture'} (expected {FILES}: DvsGesture.tar.gz unpacked there, "
+        f"published at {PUBLISHED})")
 
 
 def list_part(root: Path, part: str) -> list[tuple[Path, Path]]:

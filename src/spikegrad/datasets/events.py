@@ -135,7 +135,7 @@ def frames_2d(events: Events, sensor: tuple[int, int], start: int, duration: int
 
 
 def frames_1d(events: Events, channels: int, start: int, duration: int, binning: Binning) -> Tensor:
-    """Bin one sample of a 1-D sensor (``x`` is the channel) into ``[T, C']`` uint8 frames, ``C' = ceil(C / k)``."""
+    """Bin one sample of a 1-D sensor (``x``: the channel) into ``[T, ceil(C / k)]`` uint8 frames."""
     cell = events.x // binning.downsample
     frame = time_bins(events.t, start, duration, binning.bins)
     return torch.from_numpy(count_frames(frame, cell, binning.bins, binning.size(channels)))

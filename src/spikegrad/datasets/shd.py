@@ -66,7 +66,7 @@ def part_file(data_dir: str | Path, part: str) -> Path:
 
 
 def read_shd(path: str | Path) -> tuple[list[Events], np.ndarray]:
-    """Read an SHD HDF5 file: each recording's spikes (``x`` the channel, ``t`` in microseconds) and the labels.
+    """Read an SHD HDF5 file: each recording's spikes (``x``: channel, ``t``: microseconds) and the labels.
 
     Raises:
         ValueError: a missing dataset in the file, recordings and labels of different counts,

@@ -156,8 +156,8 @@ class TrainConfig:
         allowed = SEQUENCE_ENCODINGS if events else IMAGE_ENCODINGS
         if self.encoding not in allowed:
             kind = "event frames" if events else "static images"
-            raise ValueError(f"encoding {self.encoding!r} does not apply to {self.dataset}, whose samples are "
-                             f"{kind}: use one of {', '.join(allowed)}")
+            raise ValueError(f"encoding {self.encoding!r} does not apply to {self.dataset}, whose samples "
+                             f"are {kind}: use one of {', '.join(allowed)}")
         if not events and self.downsample != 1:
             raise ValueError(f"downsample applies to event data sets only; {self.dataset} takes 1, "
                              f"got {self.downsample!r}")

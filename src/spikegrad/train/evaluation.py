@@ -130,8 +130,8 @@ def load_run(run_dir: str | Path, checkpoint: str = "last") -> tuple[TrainConfig
 
 @torch.no_grad()
 def evaluate_run(run_dir: str | Path, *, data_dir: str | Path | None = None, checkpoint: str = "last",
-                 device: str | None = "cpu", data: D.Split | None = None, energy: EnergyModel = DEFAULT_ENERGY,
-                 progress: Progress | None = None) -> Evaluation:
+                 device: str | None = "cpu", data: D.Split | None = None,
+                 energy: EnergyModel = DEFAULT_ENERGY, progress: Progress | None = None) -> Evaluation:
     """Score a saved run on its test set: accuracy, confusion matrix, per-class accuracy, activity.
 
     Args:

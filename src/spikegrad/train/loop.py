@@ -396,7 +396,8 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
             raise TrainingDiverged(epoch, None, test_loss, folder.kept(), what="test loss")
         _check_finite_weights(model, epoch, None, folder)  # a silent network can hide NaN weights
         n = max(float(total[2]), 1.0)
-        activity = monitor.report(len(data.test_y), reduce=lambda t: dist_.all_sum(t.to(ctx.device), ctx).cpu())
+        activity = monitor.report(len(data.test_y),
+                                  reduce=lambda t: dist_.all_sum(t.to(ctx.device), ctx).cpu())
         row = {"epoch": epoch, "lr": lr, "train_loss": float(total[0]) / n, "train_acc": float(total[1]) / n,
                "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - t0,
                **activity.metrics()}

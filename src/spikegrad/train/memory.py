@@ -76,7 +76,7 @@ def activations_per_step(config: TrainConfig, input_shape: tuple[int, ...], n_cl
     if config.model == "recurrent":  # the concatenated [s_in; s] and the second layer of neurons
         values += 2 * config.hidden + neuron * config.hidden
     if config.model == "conv":
-        c, h, w = input_shape
+        h, w = input_shape[1:]
         ch, c2 = config.channels, 2 * config.channels
         pooled = 3  # the pooled values and their int64 argmax indices (two floats' worth)
         values += ch * h * w * neuron + ch * (h // 2) * (w // 2) * pooled

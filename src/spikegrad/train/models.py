@@ -92,7 +92,7 @@ def build_model(
     channels: int = 16,
     backend: str | None = None,
 ) -> SpikingClassifier:
-    """Build the spiking MLP, conv net or recurrent net, multi-step, state reset with ``functional.reset_net``.
+    """Build the spiking MLP, conv net or recurrent net, multi-step, reset with ``functional.reset_net``.
 
     ``mlp``: flatten -> linear(hidden) -> neurons -> readout.
     ``conv``: [conv3x3(channels) -> neurons -> maxpool2] -> [conv3x3(2 channels) -> neurons ->

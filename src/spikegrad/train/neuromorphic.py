@@ -17,6 +17,7 @@ name           files in ``--data-dir``              one step      default model 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -24,7 +25,10 @@ from ..datasets import Binning, FrameCache, dvsgesture, nmnist, shd
 from .data import Dataset, Split, register
 
 
-def _loader(name: str, module: ModuleType, classes: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _loader(name: str, module: ModuleType,
+            classes: tuple[str, ...]) -> Callable[[Path | None, Binning, FrameCache], Split]:
+    """The registry's ``load`` of an event data set: both parts of ``module.load_part`` as a Split."""
+
     def load(data_dir: Path | None, binning: Binning, cache: FrameCache) -> Split:
         if data_dir is None:
             raise ValueError(f"--dataset {name} needs --data-dir DIR (a folder with {module.FILES})")
@@ -52,7 +56,8 @@ EVENT_DATASETS = {
         "shd", _loader("shd", shd, shd.CLASSES), len(shd.CLASSES),
         "Spiking Heidelberg Digits (Cramer et al. 2020), 20 spoken digits, 8,156 train / 2,264 test, "
         "700 channels",
-        files=shd.FILES, events=True, defaults={"model": "recurrent", "encoding": "spikes", "downsample": 1})),
+        files=shd.FILES, events=True,
+        defaults={"model": "recurrent", "encoding": "spikes", "downsample": 1})),
 }
 
 __all__ = ["EVENT_DATASETS"]

@@ -123,7 +123,8 @@ def plot_confusion(confusion: Any, class_names: Sequence[str], path: str | Path,
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
     ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true")
-    ax.set_xticklabels(class_names, rotation=90 if max(map(len, class_names), default=0) > 2 else 0, fontsize=8)
+    long_names = max(map(len, class_names), default=0) > 2
+    ax.set_xticklabels(class_names, rotation=90 if long_names else 0, fontsize=8)
     ax.set_yticklabels(class_names, fontsize=8)
     if n <= 20:
         for i in range(n):
