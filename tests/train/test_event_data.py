@@ -336,8 +336,8 @@ def test_counts_encoding_feeds_the_counts() -> None:
         D.encode(frames, 3, "spikes")
 
 
-DOCUMENTED = ["spikegrad.datasets", "spikegrad.datasets.events", "spikegrad.datasets.nmnist", "spikegrad.train.data",
-              "spikegrad.train.config"]
+DOCUMENTED = ["spikegrad.datasets", "spikegrad.datasets.events", "spikegrad.datasets.nmnist",
+              "spikegrad.train.data", "spikegrad.train.config"]
 
 
 @pytest.mark.parametrize("name", DOCUMENTED)
