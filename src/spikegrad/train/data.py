@@ -108,7 +108,7 @@ class Dataset:
     summary: str
     files: str = ""
     events: bool = False
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def needs_data_dir(self) -> bool:
