@@ -21,7 +21,7 @@ import types
 from collections.abc import Iterator
 from pathlib import Path
 
-MODULES = ("neuron", "layer", "functional", "encoding", "surrogate", "monitor", "base")
+MODULES = ("neuron", "layer", "functional", "encoding", "surrogate", "monitor", "base", "model")
 DOC = Path(__file__).resolve().parents[1] / "docs" / "porting.md"
 BEGIN, END = "<!-- names-table:begin -->", "<!-- names-table:end -->"
 

@@ -17,7 +17,7 @@ import os
 import pytest
 from packaging.requirements import Requirement
 
-from spikegrad.kernels import triton_codegen
+from spikegrad.kernels import triton_loop
 
 ALLOWED_MISSING = {name.strip().lower() for name in os.environ.get("SPIKEGRAD_TESTS_WITHOUT", "").split(",")
                    if name.strip()}
@@ -55,5 +55,5 @@ def test_triton_kernel_tests_can_run():
     """The condition ``test_triton.py`` skips on: it must hold wherever the test extra is installed."""
     if "triton" in ALLOWED_MISSING:
         pytest.skip("triton is allowed to be missing here (SPIKEGRAD_TESTS_WITHOUT)")
-    assert triton_codegen.available(), (
+    assert triton_loop.available(), (
         f"triton is not installed: tests/kernels/test_triton.py would skip as a whole; {INSTALL}")

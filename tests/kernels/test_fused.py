@@ -425,3 +425,97 @@ def test_surrogate_parameters_are_checked_against_the_input() -> None:
     n = neuron.LIFNode(surrogate_function=surrogate.Sigmoid(alpha=1e300), step_mode="m", backend="fused")
     with pytest.raises(ValueError, match=r"alpha.*float32"):
         n(inputs(dtype=torch.float32))
+
+
+# --------------------------------------------------------------------------- what a step may call
+
+
+class _Analog(neuron.LIFNode):
+    """LIF whose output is an activation of the charge (LIAF-like), the activation an attribute."""
+
+    def step(self, x: Tensor) -> Tensor:
+        self.neuronal_charge(x)
+        h = self.v
+        self.neuronal_reset(self.neuronal_fire())
+        return self.act(h)  # type: ignore[operator]
+
+
+def _analog(act: Any) -> Any:
+    def make(backend: str) -> neuron.BaseNode:
+        n = _Analog(step_mode="m", backend=backend, store_v_seq=True)
+        n.act = act
+        return n
+
+    return make
+
+
+ACTIVATIONS = [
+    torch.relu,
+    torch.tanh,
+    torch.nn.functional.gelu,
+    torch.nn.functional.silu,
+    torch.nn.functional.softplus,
+    torch.nn.functional.leaky_relu,
+    torch.nn.functional.elu,
+    torch.nn.functional.hardtanh,
+    torch.nn.functional.hardsigmoid,
+    torch.nn.functional.mish,
+]
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS, ids=lambda f: f.__name__)
+def test_activations_a_step_calls_are_fused(act: Any) -> None:
+    # torch's own decompositions turn them (and their backwards) into elementwise ops. Some of
+    # torch's native backwards use float32 constants even in float64 (hardsigmoid's 1/6): the
+    # tolerance is float32's.
+    check(_analog(act), inputs(), exact_outputs=False, tol=(1e-6, 1e-8))
+
+
+def test_a_function_attribute_is_part_of_the_kernel() -> None:
+    x = inputs()
+    tanh = check(_analog(torch.tanh), x, exact_outputs=False)["out"]
+    sigmoid = check(_analog(torch.sigmoid), x, exact_outputs=False)["out"]
+    assert tanh is not None and sigmoid is not None and not torch.allclose(tanh, sigmoid)
+    n = _analog(torch.tanh)("fused")
+    first = n(x)
+    n.reset()
+    n.act = torch.sigmoid  # the same neuron, another function: another kernel
+    torch.testing.assert_close(n(x), sigmoid)
+    assert not torch.allclose(first, sigmoid)
+
+
+class _Gain(neuron.IFNode):
+    def setup(self) -> None:  # type: ignore[override]
+        self.g = torch.nn.Parameter(torch.tensor(1.5, dtype=torch.float64))
+
+    def neuronal_charge(self, x: Tensor) -> None:
+        self.v = self.v + self.g * x
+
+
+def test_a_scalar_parameter_used_directly_gets_its_gradient() -> None:
+    got = check(node(_Gain), inputs())
+    assert got["grad_g"] is not None and got["grad_g"].shape == ()
+
+
+class _ModeDependent(neuron.IFNode):
+    def neuronal_charge(self, x: Tensor) -> None:
+        self.v = self.v + (x if self.training else 2 * x)
+
+
+def test_train_and_eval_mode_select_their_own_kernels() -> None:
+    x = inputs()
+    n = _ModeDependent(step_mode="m", backend="fused")
+    train = n(x)
+    n.reset()
+    n.eval()
+    reference = _ModeDependent(step_mode="m", backend="reference").eval()
+    assert torch.equal(n(x), reference(x)) and not torch.equal(train, reference(x))
+
+
+class _NumberTensor(neuron.IFNode):
+    def neuronal_charge(self, x: Tensor) -> None:
+        self.v = self.v * torch.as_tensor(0.5) + x  # a one-element constant: inlined as the number
+
+
+def test_a_one_element_constant_tensor_in_the_step() -> None:
+    check(node(_NumberTensor), inputs())

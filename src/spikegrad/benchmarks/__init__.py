@@ -1,10 +1,14 @@
-"""Benchmarks: spikegrad against SpikingJelly, snnTorch and the memory-bandwidth floor.
+"""Benchmarks: spikegrad against SpikingJelly, snnTorch, ``torch.compile`` and the memory-bandwidth floor.
 
-The library side of ``spikegrad bench`` and ``benchmarks/run_all.py``. Three kinds of case
-(:mod:`~spikegrad.benchmarks.cases`): a surrogate alone, a LIF layer over T steps and one
-training step of a small convolutional SNN. The harness
-(:mod:`~spikegrad.benchmarks.harness`) times the contenders of a case in interleaved rounds
-and reports medians, min/max, ratios taken round by round, and peak extra memory.
+The library side of ``spikegrad bench`` and ``benchmarks/run_all.py``. The cases
+(:mod:`~spikegrad.benchmarks.cases`): a surrogate alone, a LIF layer over T steps (and a
+wide one, where bandwidth dominates), a LIF layer stepped one call at a time, every neuron
+of the zoo against SpikingJelly's class of the same name, and one training step of a small
+convolutional SNN. The harness (:mod:`~spikegrad.benchmarks.harness`) times the
+contenders of a case in interleaved rounds, by default each sample in a fresh process
+(what a user's process sees), under glibc's default allocator and with freed memory kept
+(:mod:`spikegrad.memory`), and reports medians, min/max, ratios taken round by round,
+GB/s, peak extra memory and the first call's cost.
 
 Example:
     >>> from spikegrad import benchmarks
@@ -39,6 +43,9 @@ def run(
     backends: Sequence[str] = BACKENDS,
     memory: bool = True,
     log: Callable[[str], None] | None = None,
+    isolation: str = "none",
+    allocators: Sequence[str] = ("default",),
+    compiled_peer: bool = True,
 ) -> list[CaseResult]:
     """Build the cases and time them at each thread count.
 
@@ -55,6 +62,9 @@ def run(
         backends: spikegrad multi-step backends to time.
         memory: measure peak extra memory (one more profiled call per contender).
         log: progress callback, one line at a time.
+        isolation: ``'process'`` (each sample in a fresh process) or ``'none'``.
+        allocators: ``'default'`` and/or ``'kept'`` (needs ``isolation='process'``).
+        compiled_peer: include ``torch.compile`` of SpikingJelly's LIFNode in the LIF cases.
 
     Returns:
         One :class:`CaseResult` per case and thread count, in the order run.
@@ -62,11 +72,15 @@ def run(
     say = log or (lambda line: None)
     results = []
     for dtype in dtypes:
-        cases = build_cases(kinds, sizes, dtype, device, peers, backends)
+        cases = build_cases(kinds, sizes, dtype, device, peers, backends, compiled_peer)
         for n in threads:
             for case in cases:
-                say(f"{case.label} {str(dtype).removeprefix('torch.')}, threads={n}")
-                results.append(run_case(case, n, rounds, warmup, min_time, memory, log))
+                for allocator in allocators:
+                    kind = str(dtype).removeprefix("torch.")
+                    say(f"{case.label} {kind}, threads={n}, {allocator} allocator")
+                    results.append(
+                        run_case(case, n, rounds, warmup, min_time, memory, log, isolation, allocator)
+                    )
     return results
 
 

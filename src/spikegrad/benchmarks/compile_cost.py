@@ -40,8 +40,13 @@ class FirstCall:
     steady_s: float
 
 
-def first_call_cost(steps: int = 32, shape: Sequence[int] = (64, 1024), threads: int = 1,
-                    device: str = "cpu", timeout: float = 600.0) -> list[FirstCall]:
+def first_call_cost(
+    steps: int = 32,
+    shape: Sequence[int] = (64, 1024),
+    threads: int = 1,
+    device: str = "cpu",
+    timeout: float = 600.0,
+) -> list[FirstCall]:
     """Run the fused LIF in two fresh processes sharing a new, empty inductor cache directory.
 
     Args:
@@ -61,8 +66,19 @@ def first_call_cost(steps: int = 32, shape: Sequence[int] = (64, 1024), threads:
     with tempfile.TemporaryDirectory(prefix="spikegrad-inductor-") as cache_dir:
         env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache_dir}
         for cache in ("cold", "warm"):
-            cmd = [sys.executable, "-c", _CHILD, "--steps", str(steps), "--threads", str(threads),
-                   "--device", device, "--shape", *map(str, shape)]
+            cmd = [
+                sys.executable,
+                "-c",
+                _CHILD,
+                "--steps",
+                str(steps),
+                "--threads",
+                str(threads),
+                "--device",
+                device,
+                "--shape",
+                *map(str, shape),
+            ]
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
             if done.returncode != 0:
                 raise RuntimeError(f"first-call measurement failed ({cache} cache):\n{done.stderr[-2000:]}")
@@ -81,8 +97,9 @@ _main(time.perf_counter() - begin)
 """
 
 
-def _measure(steps: int, shape: Sequence[int], threads: int, device: str,
-             import_s: float) -> dict[str, float]:
+def _measure(
+    steps: int, shape: Sequence[int], threads: int, device: str, import_s: float
+) -> dict[str, float]:
     import torch
 
     from spikegrad import functional, neuron, surrogate

@@ -71,6 +71,8 @@ class Case:
         input_bytes: bytes of the input tensor (memory is reported as a multiple of it).
         device: where the case runs.
         dtype: the input's floating type.
+        recipe: how a worker process rebuilds the case (see :mod:`.worker`).
+        bytes_moved: bytes the work must move at the least (for a GB/s figure).
     """
 
     kind: str
@@ -80,6 +82,10 @@ class Case:
     input_bytes: int
     device: torch.device
     dtype: torch.dtype
+    #: How to build this case again in another process: (builder in ``cases``, keyword arguments).
+    recipe: tuple[str, dict[str, Any]] | None = None
+    #: Bytes the work cannot avoid reading and writing (for GB/s), or 0 if not stated.
+    bytes_moved: int = 0
 
 
 @dataclass
@@ -93,6 +99,8 @@ class Timing:
     calls_per_sample: int = 1
     peak_bytes: int | None = None
     skipped: str | None = None
+    #: Seconds of the first call in a fresh process (compilation, plans, caches), if measured.
+    first_s: float | None = None
 
     @property
     def median(self) -> float:
@@ -109,11 +117,15 @@ class Timing:
 
 @dataclass
 class CaseResult:
-    """Every contender's timing in one case, at one thread count."""
+    """Every contender's timing in one case, at one thread count and allocator setting."""
 
     case: Case
     threads: int
     timings: list[Timing]
+    #: ``default`` (glibc as a process starts) or ``kept`` (:func:`spikegrad.memory.keep_freed_memory`).
+    allocator: str = "default"
+    #: ``process`` (a fresh process per contender and round) or ``none`` (all in this process).
+    isolation: str = "none"
 
     def get(self, name: str) -> Timing | None:
         """The timing of the contender called ``name`` (``None`` if it is not in this case)."""
@@ -247,6 +259,10 @@ def peak_extra_bytes(run: Runner, device: torch.device) -> int | None:
 # --------------------------------------------------------------------------- a case
 
 
+ISOLATIONS = ("process", "none")
+ALLOCATORS = ("default", "kept")
+
+
 def run_case(
     case: Case,
     threads: int,
@@ -255,6 +271,8 @@ def run_case(
     min_time: float = 0.05,
     memory: bool = True,
     log: Callable[[str], None] | None = None,
+    isolation: str = "none",
+    allocator: str = "default",
 ) -> CaseResult:
     """Time every contender of ``case`` in interleaved rounds at ``threads`` intra-op threads.
 
@@ -266,18 +284,32 @@ def run_case(
         min_time: a sample averages over enough calls to last at least this many seconds.
         memory: also measure each contender's peak extra bytes (one more call, profiled on CPU).
         log: called with one line per step (progress), or ``None``.
+        isolation: ``'process'``: every contender measured in a fresh Python process per
+            round (what a user's process sees: a new allocator, nothing warmed by the other
+            contenders; the case needs a ``recipe``); ``'none'``: all in this process.
+        allocator: ``'default'`` or ``'kept'`` (:func:`spikegrad.memory.keep_freed_memory` in
+            each worker process); only with ``isolation='process'``.
 
     Returns:
         The samples and peak bytes of every contender; skipped ones carry the reason.
 
     Raises:
-        ValueError: if ``threads``, ``rounds`` or ``warmup`` is below 1, or ``min_time`` is negative.
+        ValueError: if ``threads``, ``rounds`` or ``warmup`` is below 1, ``min_time`` is
+            negative, or ``isolation``/``allocator`` is unknown (or ``'kept'`` without processes).
     """
     for name, value, low in (("threads", threads, 1), ("rounds", rounds, 1), ("warmup", warmup, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if not min_time >= 0:
         raise ValueError(f"min_time must be a number >= 0 seconds, got {min_time!r}")
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+    if allocator not in ALLOCATORS:
+        raise ValueError(f"allocator must be one of {ALLOCATORS}, got {allocator!r}")
+    if isolation == "none" and allocator != "default":
+        raise ValueError("allocator='kept' needs isolation='process' (it cannot be undone in this process)")
+    if isolation == "process":
+        return _run_in_processes(case, threads, rounds, warmup, min_time, memory, log, allocator)
     say = log or (lambda line: None)
     saved_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -302,8 +334,10 @@ def run_case(
                 continue
             runners[contender.name] = run
             timing.calls_per_sample = max(1, min(1000, math.ceil(min_time / max(first, 1e-9))))
-            say(f"  {contender.name}: warm-up {time.perf_counter() - started:.2f} s, "
-                f"{timing.calls_per_sample} call(s) per sample")
+            say(
+                f"  {contender.name}: warm-up {time.perf_counter() - started:.2f} s, "
+                f"{timing.calls_per_sample} call(s) per sample"
+            )
         active = [t for t in timings if t.name in runners]
         with _gc_paused():
             for _ in range(rounds):
@@ -318,3 +352,78 @@ def run_case(
         gc.collect()
         torch.set_num_threads(saved_threads)
     return CaseResult(case, threads, timings)
+
+
+# --------------------------------------------------------------------------- fresh processes
+
+
+def _run_in_processes(
+    case: Case,
+    threads: int,
+    rounds: int,
+    warmup: int,
+    min_time: float,
+    memory: bool,
+    log: Callable[[str], None] | None,
+    allocator: str,
+) -> CaseResult:
+    """:func:`run_case` with every sample taken in a fresh worker process (:mod:`.worker`)."""
+    if case.recipe is None:
+        raise ValueError(f"case {case.label!r} has no recipe: it cannot be rebuilt in a worker process")
+    say = log or (lambda line: None)
+    timings = [Timing(c.name, c.role, c.note) for c in case.contenders]
+    for r in range(rounds):
+        for timing in timings:
+            if timing.skipped:
+                continue
+            request = {
+                "recipe": case.recipe,
+                "contender": timing.name,
+                "threads": threads,
+                "warmup": warmup,
+                "calls": timing.calls_per_sample if r else None,
+                "min_time": min_time,
+                "memory": memory and r == 0,
+                "allocator": allocator,
+            }
+            reply = run_worker(request)
+            if reply.get("skipped"):
+                timing.skipped = str(reply["skipped"])
+                say(f"  {timing.name}: skipped ({timing.skipped})")
+                continue
+            timing.calls_per_sample = int(reply["calls"])
+            timing.samples.append(float(reply["sample"]))
+            if r == 0:
+                timing.peak_bytes = reply.get("peak_bytes")
+                timing.first_s = reply.get("first_s")
+                say(
+                    f"  {timing.name}: first call {timing.first_s:.2f} s, {timing.calls_per_sample} call(s) "
+                    f"per sample"
+                )
+    return CaseResult(case, threads, timings, allocator, "process")
+
+
+def run_worker(request: dict[str, Any], timeout: float = 1800.0) -> dict[str, Any]:
+    """Run one measurement in a fresh ``python -m spikegrad.benchmarks.worker`` and return its reply."""
+    import json
+    import subprocess
+
+    env = dict(os.environ)
+    # The same spikegrad as this process, whether installed or run from a checkout.
+    import spikegrad
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(spikegrad.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run(
+        [sys.executable, "-m", "spikegrad.benchmarks.worker"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"skipped": f"failed: worker exited {done.returncode}: {tail[0]}"}
+    return json.loads(lines[-1])  # type: ignore[no-any-return]

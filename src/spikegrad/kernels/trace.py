@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -161,7 +162,6 @@ class Layout:
 #: Attributes of every ``nn.Module`` (and of spikegrad's memory modules) that never enter a step.
 _MODULE_INTERNALS = frozenset(
     {
-        "training",
         "_is_full_backward_hook",
         "_memory_initial",
         "_step_mode",
@@ -193,6 +193,14 @@ def layout_of(node: nn.Module, state: Sequence[str], bake: bool = False) -> Layo
             (baked.append((name, value)) if bake else scalars.append(name))
         elif isinstance(value, _STRUCTURAL):
             structure.append((name, value))
+        elif callable(value) and not isinstance(value, type):
+            # A function the step may call (an activation): the kernel is the function's.
+            structure.append((name, _identity(value)))
+    for name, module in node._modules.items():
+        if name != "surrogate_function" and module is not None:
+            # Another module the step may call: its class and its numbers shape the kernel
+            # (its parameters, if it has any, cannot enter a kernel: tracing refuses them).
+            structure.append((f"module:{name}", (type(module), _plain(module))))
     tensors = [name for name, t in (*node._parameters.items(), *node._buffers.items()) if t is not None]
     sg = _surrogate_module(node)
     surrogate: type | None = None
@@ -228,6 +236,35 @@ def layout_of(node: nn.Module, state: Sequence[str], bake: bool = False) -> Layo
         tuple(sg_tensors),
         tuple(sg_structure),
         tuple(baked),
+    )
+
+
+def _identity(fn: Any) -> Any:
+    """A key for a callable: the object itself (kept alive by the key), or a hashable stand-in."""
+    try:
+        hash(fn)
+    except TypeError:
+        return _Unhashable(fn)
+    return fn
+
+
+class _Unhashable:
+    """Keys an unhashable callable (a ``functools.partial``) by identity, keeping it alive."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Unhashable) and other.obj is self.obj
+
+
+def _plain(module: nn.Module) -> tuple[tuple[str, Any], ...]:
+    """A module's own plain attributes (numbers, flags, strings)."""
+    return tuple(
+        (k, v) for k, v in module.__dict__.items() if isinstance(v, (float, *_STRUCTURAL)) and k != "training"
     )
 
 
@@ -273,7 +310,10 @@ def _probe(node: nn.Module, layout: Layout) -> tuple[Any, ...]:
             type(sg),
             *(sg_dict.get(name[len(prefix) :]) for name, _ in layout.structure if name.startswith(prefix)),
         )
-    return (sg_part, len(node._parameters), len(node._buffers))
+    others = tuple(
+        _plain(m) for name, m in node._modules.items() if name != "surrogate_function" and m is not None
+    )
+    return (sg_part, len(node._parameters), len(node._buffers), others)
 
 
 #: Surrogate classes whose definitions compute with their parameters as Python numbers
@@ -450,7 +490,7 @@ def trace_step(
     joint = _joint_function(node, step, layout, sig)
     try:
         with torch.no_grad():
-            graph = make_fx(joint, tracing_mode="symbolic")(*examples)
+            graph = make_fx(joint, tracing_mode="symbolic", decomposition_table=_decompositions())(*examples)
             # Once more through functionalization: in-place updates (``self.v += x``) and
             # views become plain ops, so the graph is pure dataflow.
             graph = make_fx(
@@ -461,6 +501,46 @@ def trace_step(
     except Exception as exc:
         raise _untraceable(node, exc) from exc
     return _partition(graph, layout, sig, dtype, tensor_dtypes, tensor_broadcast)
+
+
+@functools.cache
+def _decompositions() -> dict[Any, Callable[..., Any]]:
+    """Activations (and their backwards) as the elementwise ops the translators know: a
+    step may call torch.relu, F.gelu, F.silu, F.softplus ... (torch's own decompositions)."""
+    try:
+        from torch._decomp import get_decompositions
+    except ImportError:  # pragma: no cover - every supported torch has it
+        return {}
+    aten = torch.ops.aten
+    names = (
+        "threshold_backward",
+        "leaky_relu",
+        "leaky_relu_backward",
+        "hardtanh",
+        "hardtanh_backward",
+        "elu",
+        "elu_backward",
+        "celu",
+        "selu",
+        "silu",
+        "silu_backward",
+        "softplus",
+        "softplus_backward",
+        "gelu",
+        "gelu_backward",
+        "hardsigmoid",
+        "hardsigmoid_backward",
+        "hardswish",
+        "hardswish_backward",
+        "mish",
+        "mish_backward",
+        "relu6",
+        "softshrink",
+        "hardshrink",
+        "logit",
+        "xlogy",
+    )
+    return get_decompositions([getattr(aten, name) for name in names if hasattr(aten, name)])
 
 
 def _examples(
@@ -695,6 +775,7 @@ def _partition(
     tensor_broadcast: Sequence[bool],
 ) -> StepPrograms:
     graph = joint.graph
+    _inline_constants(joint)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     it = iter(placeholders)
     x = next(it)
@@ -807,6 +888,38 @@ def _partition(
             bwd_outputs.append((grad, Slot("accumulate", f"g:{name}", _accumulator(d))))
     backward = _subprogram(graph, bwd_inputs, bwd_outputs, reverse=True)
     return StepPrograms(forward, backward, tuple(saved_names), saved_dtypes)
+
+
+def _inline_constants(module: fx.GraphModule) -> None:
+    """A one-element tensor the step made from a number (``torch.as_tensor(0.5)``) becomes that
+    number in the graph; a larger constant tensor cannot be fused (it would be baked in)."""
+    for node in list(module.graph.nodes):
+        if node.op != "get_attr":
+            continue
+        value = getattr(module, str(node.target))
+        if not isinstance(value, Tensor) or value.numel() != 1:
+            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+            raise UntraceableStep(
+                f"the step uses a constant tensor of shape {shape}: register it as a buffer or parameter "
+                "of the neuron (then it is a kernel input), or use backend='reference'"
+            )
+        number = value.item()
+        for user in list(node.users):
+            if user.op == "call_function" and op_target_name(user) in ("lift_fresh_copy", "clone", "detach"):
+                # the number's own copy: its users take the number too
+                for inner in list(user.users):
+                    inner.args = tuple(number if a is user else a for a in inner.args)
+                    inner.kwargs = {k: (number if v is user else v) for k, v in inner.kwargs.items()}
+                module.graph.erase_node(user)
+                continue
+            user.args = tuple(number if a is node else a for a in user.args)
+            user.kwargs = {k: (number if v is node else v) for k, v in user.kwargs.items()}
+        module.graph.erase_node(node)
+
+
+def op_target_name(node: fx.Node) -> str:
+    packet = getattr(node.target, "overloadpacket", None)
+    return getattr(packet, "__name__", str(node.target))
 
 
 def _accumulator(dtype: torch.dtype) -> torch.dtype:
