@@ -347,3 +347,18 @@ def test_docstring_examples(name: str) -> None:
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_shd_trains_a_recurrent_net_of_adaptive_lif_neurons(tmp_path: Path) -> None:
+    from spikegrad import layer, neuron
+    from spikegrad.train.models import build_model
+
+    config = TrainConfig.for_dataset("shd", hidden=8)
+    assert (config.model, config.neuron, config.encoding) == ("recurrent", "alif", "spikes")
+    model = build_model(config.model, (70,), 20, config.make_surrogate(), neuron=config.neuron,
+                        tau=config.tau, hidden=8)
+    first, recurrent = model.features[2], model.features[3]
+    assert isinstance(first, neuron.ALIFNode) and first.tau_m == config.tau and first.step_mode == "m"
+    assert isinstance(recurrent, layer.LinearRecurrentContainer)
+    assert isinstance(recurrent.sub_module, neuron.ALIFNode) and recurrent.sub_module.step_mode == "s"
+    assert tuple(recurrent.rc.weight.shape) == (8, 16)  # W [s_in[t]; s[t-1]]: 8 + 8 inputs

@@ -53,17 +53,18 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     Every default is ``None`` (= not given), so that a resumed run can tell the flags the user
     gave from the ones left alone; :func:`config_from_args` fills in the defaults.
     """
-    from ..train.config import ENCODINGS, MODELS
+    from ..train.config import ENCODINGS, MODELS, NEURONS
     from ..train.data import DATASETS
     from ..train.defaults import DEFAULTS as d
 
     net = parser.add_argument_group("network and input")
     net.add_argument("--model", choices=MODELS, default=None,
-                     help="spiking MLP (one hidden layer), conv net, or recurrent net (a LIF layer, then a "
-                          f"recurrent LIF layer) (default: {d.model}; conv for nmnist and dvsgesture, "
+                     help="spiking MLP (one hidden layer), conv net, or recurrent net (a spiking layer, "
+                          f"then a recurrent one) (default: {d.model}; conv for nmnist and dvsgesture, "
                           "recurrent for shd)")
-    net.add_argument("--neuron", choices=("if", "lif", "plif"), default=None,
-                     help=f"integrate-and-fire, leaky, or leaky with learned tau (default: {d.neuron})")
+    net.add_argument("--neuron", choices=NEURONS, default=None,
+                     help="integrate-and-fire, leaky, leaky with learned tau, or leaky with an adaptive "
+                          f"threshold (Bellec et al. 2018) (default: {d.neuron}; alif for shd)")
     net.add_argument("--tau", type=float, default=None,
                      help=f"membrane time constant, > 1 (default: {d.tau:g})")
     net.add_argument("--hidden", type=int, default=None, metavar="N",

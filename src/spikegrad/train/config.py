@@ -30,7 +30,7 @@ from .defaults import DEFAULTS
 
 ENCODINGS = ("poisson", "direct", "spikes", "counts")
 MODELS = ("mlp", "conv", "recurrent")
-NEURONS = ("if", "lif", "plif")
+NEURONS = ("if", "lif", "plif", "alif")
 BACKENDS = ("fused", "reference")
 #: Seeds are 63-bit non-negative integers (torch's generators take at most 64 bits).
 MAX_SEED = 2**63 - 1
@@ -48,8 +48,8 @@ class TrainConfig:
         dataset: a name of :data:`spikegrad.train.data.DATASETS` (``'digits'`` is bundled).
         data_dir: folder with the data set's files (data sets read from disk only).
         model: ``'mlp'``, ``'conv'`` or ``'recurrent'``.
-        neuron: ``'if'``, ``'lif'`` or ``'plif'``.
-        tau: membrane time constant (PLIF: its initial value), > 1.
+        neuron: ``'if'``, ``'lif'``, ``'plif'`` or ``'alif'`` (adaptive threshold, Bellec et al. 2018).
+        tau: membrane time constant (PLIF: its initial value; ALIF: ``tau_m``), > 1.
         surrogate: surrogate name, e.g. ``'atan'``.
         surrogate_params: the surrogate's parameters, e.g. ``{'alpha': 2.0}``.
         detach_reset: cut the gradient through the neurons' reset.

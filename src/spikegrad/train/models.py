@@ -31,7 +31,9 @@ def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_
     """One layer of spiking neurons, with its own copy of ``surrogate``.
 
     Args:
-        kind: ``'if'``, ``'lif'`` or ``'plif'`` (``tau`` is PLIF's initial time constant).
+        kind: ``'if'``, ``'lif'``, ``'plif'`` (``tau`` is its initial time constant) or ``'alif'``
+            (:class:`~spikegrad.neuron.ALIFNode`: ``tau`` is its ``tau_m``; its adaptation keeps
+            the neuron's defaults, ``tau_a = 200`` steps and ``beta = 1.8``, and its soft reset).
         surrogate: the spike function; each neuron layer gets a deep copy.
         tau: membrane time constant (LIF/PLIF), > 1.
         detach_reset: cut the gradient through the reset.
@@ -56,6 +58,8 @@ def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_
         return neuron.LIFNode(tau=tau, **kwargs)
     if kind == "plif":
         return neuron.ParametricLIFNode(init_tau=tau, **kwargs)
+    if kind == "alif":
+        return neuron.ALIFNode(tau_m=tau, **kwargs)
     raise ValueError(f"neuron must be one of {', '.join(NEURONS)}, got {kind!r}")
 
 
@@ -110,8 +114,8 @@ def build_model(
         input_shape: the input at one time step, ``(C, H, W)`` or ``(channels,)``.
         n_classes: number of outputs.
         surrogate: spike function of every neuron layer (each gets a copy).
-        neuron: ``'if'``, ``'lif'`` or ``'plif'``.
-        tau: membrane time constant (PLIF: initial value).
+        neuron: ``'if'``, ``'lif'``, ``'plif'`` or ``'alif'``.
+        tau: membrane time constant (PLIF: initial value; ALIF: ``tau_m``).
         detach_reset: cut the gradient through the reset.
         hidden: width of the hidden spiking layer.
         channels: channels of the first conv layer (conv only).

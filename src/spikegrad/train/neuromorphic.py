@@ -57,7 +57,7 @@ EVENT_DATASETS = {
         "Spiking Heidelberg Digits (Cramer et al. 2020), 20 spoken digits, 8,156 train / 2,264 test, "
         "700 channels",
         files=shd.FILES, events=True,
-        defaults={"model": "recurrent", "encoding": "spikes", "downsample": 1})),
+        defaults={"model": "recurrent", "neuron": "alif", "encoding": "spikes", "downsample": 1})),
 }
 
 __all__ = ["EVENT_DATASETS"]
