@@ -53,7 +53,8 @@ def warm_up(folder: Path) -> None:
 
 ARGS = ["train", "--epochs", "2", "--T", "2", "--hidden", "8", "--max-batches", "3", "--threads", "1",
         "--backend", "reference", "--surrogate", "bernoulli_sigmoid"]
-FILES = {".lock", "config.json", "metrics.json", "metrics.csv", "checkpoint.pt", "best.pt", "curve.png"}
+FILES = {".lock", "config.json", "metrics.json", "metrics.csv", "checkpoint.pt", "best.pt", "curve.png",
+         "activity.png"}
 
 
 def instrument(plan: tuple[str, int] | None, names: list[str]) -> None:

@@ -233,6 +233,23 @@ MISTAKES = [
      "--alpha 3 differs from the run's ATan(alpha=2.0, spiking=True)"),
     (["train", "--resume", "{run}", "--detach-reset"], "--detach-reset differs from the run's False"),
     (["train", "--resume", "{run}", "--epochs", "1"], "--epochs 1: the run has completed 2 epochs already"),
+    (["train", "--downsample", "0"], "--downsample must be an integer >= 1, got 0"),
+    (["train", "--downsample", "2"], "downsample applies to event data sets only; digits takes 1, got 2"),
+    (["train", "--dataset", "nmnist"],
+     "--dataset nmnist needs --data-dir DIR (a folder with Train/0..9/*.bin"),
+    (["train", "--dataset", "nmnist", "--data-dir", "{empty}"],
+     "nmnist: no Train/0..9/*.bin event files in {empty} (expected Train/0..9/*.bin and Test/0..9/*.bin"),
+    (["train", "--dataset", "dvsgesture", "--data-dir", "{empty}"],
+     "published at https://research.ibm.com/interactive/dvsgesture/"),
+    (["train", "--dataset", "shd", "--data-dir", "{empty}"], "shd: no shd_train.h5 in {empty}"),
+    (["train", "--dataset", "shd", "--data-dir", "{empty}", "--encoding", "poisson"],
+     "encoding 'poisson' does not apply to shd, whose samples are event frames: use one of spikes, counts"),
+    (["eval", "/no/such/run"], "/no/such/run: no such run folder"),
+    (["eval", "{empty}"], "{empty} holds no training run (no checkpoint.pt and no config.json)"),
+    (["eval", "{damaged}"], "is not a readable checkpoint"),
+    (["eval", "{run}", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir: no such directory"),
+    (["eval", "{run}", "--checkpoint", "worst"], "argument --checkpoint: invalid choice: 'worst'"),
+    (["eval", "{run}", "--out", "/no/such/dir"], "--out /no/such/dir: no such directory"),
     (["compare", "--shapes", "atan,nope"], "unknown surrogate 'nope'"),
     (["compare", "--seeds", "0"], "--seeds must be an integer >= 1"),
     (["compare", "--scales", "0,1"], "argument --scales: must be comma-separated numbers > 0"),
@@ -273,7 +290,7 @@ def test_mistakes_in_a_real_process(tmp_path: Path) -> None:
         assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["train", "compare", "plot", "list"])
+@pytest.mark.parametrize("command", ["train", "compare", "plot", "list", "eval"])
 def test_help_fits_100_columns(command: str, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("COLUMNS", "100")

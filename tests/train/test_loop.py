@@ -53,7 +53,7 @@ def test_run_folder_holds_config_metrics_curve_checkpoints(tmp_path: Path, digit
     result = fit(tiny_config(), tmp_path / "run", data=digits)
     run = tmp_path / "run"
     assert {p.name for p in run.iterdir()} == {"config.json", "metrics.json", "metrics.csv", "curve.png",
-                                               "checkpoint.pt", "best.pt", ".lock"}
+                                               "activity.png", "checkpoint.pt", "best.pt", ".lock"}
     saved = json.loads((run / "config.json").read_text())
     assert TrainConfig.from_dict(saved) == tiny_config() and saved["device"] == "cpu"
     metrics = json.loads((run / "metrics.json").read_text())

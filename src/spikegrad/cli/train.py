@@ -26,16 +26,21 @@ examples:
   spikegrad train --surrogate sigmoid --alpha 4 --neuron plif --detach-reset
   spikegrad train --model conv --encoding direct --T 4
   spikegrad train --dataset mnist --data-dir ~/data/mnist --epochs 5 --device cuda
+  spikegrad train --dataset nmnist --data-dir ~/data/N-MNIST --device cuda  # conv net, events
+  spikegrad train --dataset shd --data-dir ~/data/shd --T 100 --hidden 256  # recurrent net
   spikegrad train --import my_shapes --surrogate tent  # a custom surrogate from my_shapes.py
   spikegrad train --resume runs/20260101-120000             # continue where it stopped
   spikegrad train --resume runs/20260101-120000 --epochs 40 # and train on to 40 epochs
   torchrun --nproc_per_node 2 -m spikegrad.cli train        # data-parallel, 2 processes
 
-A run folder (--out, default runs/<timestamp>) receives config.json, metrics.json, metrics.csv,
+A run folder (--out, default runs/<timestamp>) receives config.json, metrics.json, metrics.csv
+(with each epoch's firing rates, synaptic operations and energy estimate on the test set),
 checkpoint.pt (rewritten atomically after every epoch), best.pt (the epoch with the best test
-accuracy) and curve.png. The folder is locked while the run lives. Ctrl-C saves a checkpoint of
-the last completed batch and prints the command that resumes it (exit code 130). A NaN or
-infinite loss stops the run (exit code 1) and keeps the last good checkpoint.
+accuracy), curve.png and activity.png. Event data sets are binned into --T frames once and the
+frames cached ($SPIKEGRAD_CACHE, else DATA_DIR/.spikegrad-cache). The folder is locked while the
+run lives. Ctrl-C saves a checkpoint of the last completed batch and prints the command that
+resumes it (exit code 130). A NaN or infinite loss stops the run (exit code 1) and keeps the
+last good checkpoint.
 """
 
 #: Flags a resumed run may change, besides the ones that do not change what it computes.
@@ -48,23 +53,28 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     Every default is ``None`` (= not given), so that a resumed run can tell the flags the user
     gave from the ones left alone; :func:`config_from_args` fills in the defaults.
     """
+    from ..train.config import ENCODINGS, MODELS, NEURONS
     from ..train.data import DATASETS
     from ..train.defaults import DEFAULTS as d
 
     net = parser.add_argument_group("network and input")
-    net.add_argument("--model", choices=("mlp", "conv"), default=None,
-                     help=f"spiking MLP (one hidden layer) or conv net (default: {d.model})")
-    net.add_argument("--neuron", choices=("if", "lif", "plif"), default=None,
-                     help=f"integrate-and-fire, leaky, or leaky with learned tau (default: {d.neuron})")
+    net.add_argument("--model", choices=MODELS, default=None,
+                     help="spiking MLP (one hidden layer), conv net, or recurrent net (a spiking layer, "
+                          f"then a recurrent one) (default: {d.model}; conv for nmnist and dvsgesture, "
+                          "recurrent for shd)")
+    net.add_argument("--neuron", choices=NEURONS, default=None,
+                     help="integrate-and-fire, leaky, leaky with learned tau, or leaky with an adaptive "
+                          f"threshold (Bellec et al. 2018) (default: {d.neuron}; alif for shd)")
     net.add_argument("--tau", type=float, default=None,
                      help=f"membrane time constant, > 1 (default: {d.tau:g})")
     net.add_argument("--hidden", type=int, default=None, metavar="N",
                      help=f"width of the hidden spiking layer (default: {d.hidden})")
     net.add_argument("--T", type=int, default=None, metavar="STEPS",
                      help=f"time steps per sample (default: {d.T})")
-    net.add_argument("--encoding", choices=("poisson", "direct"), default=None,
-                     help="poisson: random spikes with pixel-value probability; direct: the analog "
-                          f"image at every step (default: {d.encoding})")
+    net.add_argument("--encoding", choices=ENCODINGS, default=None,
+                     help="images: poisson (random spikes with pixel-value probability) or direct (the "
+                          f"analog image at every step) (default: {d.encoding}); event data: spikes (1 "
+                          "where a frame holds an event, the default) or counts (the event counts)")
     net.add_argument("--backend", choices=("reference", "fused"), default=None,
                      help="the neurons' multi-step kernel (default: the neurons' default)")
     data = parser.add_argument_group("data")
@@ -72,9 +82,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                       help="; ".join(f"{name}: {ds.summary}" for name, ds in DATASETS.items())
                       + " (default: digits)")
     data.add_argument("--data-dir", metavar="DIR", default=None,
-                      help="folder with the data set's files; for mnist and fashion-mnist "
-                           "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-                           "t10k-labels-idx1-ubyte (each may be .gz)")
+                      help="folder with the data set's files (nothing is downloaded): "
+                           + "; ".join(f"{name}: {ds.files}" for name, ds in DATASETS.items() if ds.files))
+    data.add_argument("--downsample", type=int, default=None, metavar="K",
+                      help="event data: pool KxK pixels (shd: K channels) into one (default: 4 for "
+                           "dvsgesture, else 1); --T sets the frames each sample is binned into")
     opt = parser.add_argument_group("optimisation")
     opt.add_argument("--batch-size", type=int, default=None, metavar="N",
                      help=f"global batch size (default: {d.batch_size})")
@@ -136,7 +148,7 @@ def check_common(args: argparse.Namespace) -> None:
     """
     from ..train.config import MAX_LR, MAX_SEED
 
-    check_positive(args, "T", "hidden", "batch_size", "epochs", "threads", "max_batches")
+    check_positive(args, "T", "hidden", "batch_size", "epochs", "threads", "max_batches", "downsample")
     cpus = os.cpu_count() or 1
     if args.threads is not None and args.threads > cpus:
         raise UsageError(f"--threads must be at most {cpus}, the CPUs of this machine, got {args.threads}")
@@ -155,12 +167,17 @@ def check_common(args: argparse.Namespace) -> None:
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
     """The config the flags ask for: ``base`` (the defaults, or a resumed run's config) with every
-    flag the user gave applied. Bad surrogate names or parameters become a :class:`UsageError`."""
+    flag the user gave applied. A ``--dataset`` other than the base's brings the data set's own
+    defaults (its model, encoding, down-sampling) under the flags. Bad surrogate names or
+    parameters become a :class:`UsageError`."""
     from ..train.config import TrainConfig
+    from ..train.data import DATASETS
 
     values: dict[str, Any] = base.to_dict()
+    if getattr(args, "dataset", None) not in (None, base.dataset):
+        values.update(DATASETS[args.dataset].defaults)
     for name in ("dataset", "data_dir", "model", "neuron", "tau", "encoding", "T", "epochs", "batch_size",
-                 "lr", "hidden", "seed", "backend", "max_batches", "detach_reset"):
+                 "lr", "hidden", "seed", "backend", "max_batches", "detach_reset", "downsample"):
         if getattr(args, name, None) is not None:
             values[name] = getattr(args, name)
     given = surrogate_kwargs(args)
@@ -181,16 +198,23 @@ def prepare(config: TrainConfig, device: str | None) -> Split:
     Raises:
         UsageError: any of these fails (one line).
     """
+    from ..datasets import FrameCache
     from ..train import data as D
     from ..train import memory
-    from ..train.distributed import check_device
+    from ..train.distributed import check_device, env_rank
+    from ..train.models import check_model_input
+
+    def note(text: str) -> None:
+        if env_rank() == 0:
+            print(f"spikegrad: {text}", file=sys.stderr, flush=True)
 
     try:
         config.validate()
         dev = check_device(device)
         if config.data_dir is not None and not Path(config.data_dir).is_dir():
             raise ValueError(f"--data-dir {config.data_dir}: no such directory")
-        data = D.load_dataset(config.dataset, config.data_dir)
+        data = D.load_for_config(config, cache=FrameCache(note=note))
+        check_model_input(config.model, data.input_shape)
         memory.check(config, data.input_shape, data.n_classes, len(data.train_y), len(data.test_y), dev)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         raise UsageError(str(exc)) from None

@@ -28,9 +28,9 @@ from typing import Any
 from .. import surrogate as sg
 from .defaults import DEFAULTS
 
-ENCODINGS = ("poisson", "direct")
-MODELS = ("mlp", "conv")
-NEURONS = ("if", "lif", "plif")
+ENCODINGS = ("poisson", "direct", "spikes", "counts")
+MODELS = ("mlp", "conv", "recurrent")
+NEURONS = ("if", "lif", "plif", "alif")
 BACKENDS = ("fused", "reference")
 #: Seeds are 63-bit non-negative integers (torch's generators take at most 64 bits).
 MAX_SEED = 2**63 - 1
@@ -47,14 +47,15 @@ class TrainConfig:
     Attributes:
         dataset: a name of :data:`spikegrad.train.data.DATASETS` (``'digits'`` is bundled).
         data_dir: folder with the data set's files (data sets read from disk only).
-        model: ``'mlp'`` or ``'conv'``.
-        neuron: ``'if'``, ``'lif'`` or ``'plif'``.
-        tau: membrane time constant (PLIF: its initial value), > 1.
+        model: ``'mlp'``, ``'conv'`` or ``'recurrent'``.
+        neuron: ``'if'``, ``'lif'``, ``'plif'`` or ``'alif'`` (adaptive threshold, Bellec et al. 2018).
+        tau: membrane time constant (PLIF: its initial value; ALIF: ``tau_m``), > 1.
         surrogate: surrogate name, e.g. ``'atan'``.
         surrogate_params: the surrogate's parameters, e.g. ``{'alpha': 2.0}``.
         detach_reset: cut the gradient through the neurons' reset.
-        encoding: ``'poisson'`` or ``'direct'``.
-        T: time steps per sample.
+        encoding: for images ``'poisson'`` or ``'direct'``; for event data ``'spikes'`` or ``'counts'``
+            (see :func:`spikegrad.train.data.encode`).
+        T: time steps per sample (for event data, the frames each sample is binned into).
         epochs: passes over the training set.
         batch_size: global batch size (shared among the processes of a multi-process run).
         lr: Adam's peak learning rate, in (0, 1], cosine-annealed towards 0 over the epochs.
@@ -63,6 +64,7 @@ class TrainConfig:
         seed: seed of the weights, the batch order and the Poisson spikes, in ``[0, 2**63)``.
         backend: the neurons' multi-step backend (``None``: the neurons' default).
         max_batches: stop each epoch after this many batches (quick smoke runs).
+        downsample: event data: ``k x k`` pixels (SHD: ``k`` channels) pooled into one; 1 for images.
         lr_segments: where a resumed run changed ``epochs``: per change, the schedule's new cosine
             start ``{"from_epoch": s, "lr": a, "previous_epochs": E}`` (see the module docstring;
             ``E`` keeps the rates of the epochs before ``s``). Empty for a run that kept its epochs.
@@ -86,7 +88,27 @@ class TrainConfig:
     seed: int = 0
     backend: str | None = None
     max_batches: int | None = None
+    downsample: int = 1
     lr_segments: list[dict[str, float]] = field(default_factory=list)
+
+    @classmethod
+    def for_dataset(cls, dataset: str, **changes: Any) -> TrainConfig:
+        """A config for ``dataset`` with the settings that suit it (its registry ``defaults``, e.g.
+        the conv net and the ``spikes`` encoding for N-MNIST), and ``changes`` on top.
+
+        Raises:
+            ValueError: an unknown data set.
+
+        Example:
+            >>> config = TrainConfig.for_dataset("shd", hidden=128)
+            >>> config.model, config.encoding, config.hidden
+            ('recurrent', 'spikes', 128)
+        """
+        from .data import DATASETS
+
+        if dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+        return cls(**{"dataset": dataset, **DATASETS[dataset].defaults, **changes})
 
     def validate(self) -> None:
         """Check every field's type and range, and that the surrogate can be built.
@@ -100,8 +122,9 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        for name in ("T", "epochs", "batch_size", "hidden", "channels"):
+        for name in ("T", "epochs", "batch_size", "hidden", "channels", "downsample"):
             _check_int(name, getattr(self, name), low=1)
+        self._validate_data_kind(DATASETS[self.dataset].events)
         if self.max_batches is not None:
             _check_int("max_batches", self.max_batches, low=1)
         _check_int("seed", self.seed, low=0, high=MAX_SEED)
@@ -126,6 +149,18 @@ class TrainConfig:
             self.make_surrogate()
         except TypeError as exc:
             raise ValueError(str(exc)) from None
+
+    def _validate_data_kind(self, events: bool) -> None:
+        from .data import IMAGE_ENCODINGS, SEQUENCE_ENCODINGS
+
+        allowed = SEQUENCE_ENCODINGS if events else IMAGE_ENCODINGS
+        if self.encoding not in allowed:
+            kind = "event frames" if events else "static images"
+            raise ValueError(f"encoding {self.encoding!r} does not apply to {self.dataset}, whose samples "
+                             f"are {kind}: use one of {', '.join(allowed)}")
+        if not events and self.downsample != 1:
+            raise ValueError(f"downsample applies to event data sets only; {self.dataset} takes 1, "
+                             f"got {self.downsample!r}")
 
     def _validate_segments(self) -> None:
         if not isinstance(self.lr_segments, list):

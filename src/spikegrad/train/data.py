@@ -1,10 +1,18 @@
 """Data sets for the training command: a small registry, checks, the bundled digits, batches, encodings.
 
-Every data set comes back as a :class:`Split`: float32 images in ``[0, 1]`` shaped ``[N, C, H, W]``
-with int64 labels in ``[0, n_classes)``, already split into train and test parts, and checked
-(:func:`check_split`) before any training starts. The batch order and the Poisson spike trains are
-drawn from generators seeded by ``(seed, epoch, batch)``, never from the global RNG, so that a
-resumed run and a multi-process run see exactly the batches of a single uninterrupted run.
+Every data set comes back as a :class:`Split`, already split into train and test parts and
+checked (:func:`check_split`) before any training starts, with int64 labels in
+``[0, n_classes)``. Its samples are either
+
+* static images: float32 ``[N, C, H, W]`` in ``[0, 1]``, turned into a sequence of ``T`` steps by
+  the ``poisson`` or ``direct`` encoding; or
+* sequences that already have a time axis (event data binned into frames): uint8 event counts
+  ``[N, T, *shape]`` (``sequences=True``), fed as they are (``counts``) or as spikes, 1 where a
+  frame holds an event (``spikes``).
+
+The batch order and the Poisson spike trains are drawn from generators seeded by
+``(seed, epoch, batch)``, never from the global RNG, so that a resumed run and a multi-process
+run see exactly the batches of a single uninterrupted run.
 
 Adding a data set is one :func:`register` call with a :class:`Dataset` whose ``load`` returns a
 :class:`Split`; ``--dataset`` lists the registry, and :func:`load_dataset` checks what ``load``
@@ -13,12 +21,21 @@ returns. Loaders name the file and the problem in a ``ValueError`` (one line) fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from ..datasets import Binning, FrameCache
+    from .config import TrainConfig
+
+#: Encodings of static images, and of sequences that already have a time axis.
+IMAGE_ENCODINGS = ("poisson", "direct")
+SEQUENCE_ENCODINGS = ("spikes", "counts")
 
 
 @dataclass
@@ -27,11 +44,14 @@ class Split:
 
     Attributes:
         name: the data set's name.
-        train_x: training images, ``[N, C, H, W]`` float32 in ``[0, 1]``.
+        train_x: training samples: images ``[N, C, H, W]`` float32 in ``[0, 1]``, or (``sequences``)
+            frames ``[N, T, *shape]`` uint8 event counts.
         train_y: training labels, ``[N]`` int64 in ``[0, n_classes)``.
-        test_x: test images.
+        test_x: test samples.
         test_y: test labels.
         n_classes: number of classes.
+        sequences: the samples already have a time axis (event frames).
+        class_names: a name per class (default: the class numbers).
     """
 
     name: str
@@ -40,11 +60,25 @@ class Split:
     test_x: Tensor
     test_y: Tensor
     n_classes: int
+    sequences: bool = False
+    class_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.class_names:
+            self.class_names = tuple(str(i) for i in range(self.n_classes))
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """The shape of one image, ``(C, H, W)``."""
-        return tuple(self.train_x.shape[1:])
+        """The shape of the network's input at one time step: ``(C, H, W)`` or ``(channels,)``."""
+        return tuple(self.train_x.shape[2:] if self.sequences else self.train_x.shape[1:])
+
+    @property
+    def sample_size(self) -> str:
+        """One sample in words: ``8x8 px`` or ``16 frames of 2x34x34 event counts``."""
+        if not self.sequences:
+            return image_size(self.train_x)
+        shape = "x".join(str(n) for n in self.input_shape)
+        return f"{self.train_x.shape[1]} frames of {shape} event counts"
 
 
 # --------------------------------------------------------------------------- the registry
@@ -56,17 +90,25 @@ class Dataset:
 
     Attributes:
         name: the name users pass.
-        load: ``load(data_dir)`` returns the :class:`Split` (``data_dir`` is ``None`` for bundled sets).
+        load: ``load(data_dir)`` returns the :class:`Split` (``data_dir`` is ``None`` for bundled
+            sets); for event data, ``load(data_dir, binning, cache)`` with a
+            :class:`~spikegrad.datasets.Binning` and a :class:`~spikegrad.datasets.FrameCache`.
         n_classes: the number of classes every label must stay below.
         summary: one line for ``--help``.
         files: what the data folder must hold (``''`` for a bundled set, which takes no folder).
+        events: event data, binned into frames (the config's ``T`` and ``downsample`` apply).
+        defaults: the config values that suit the data set (e.g. ``{'model': 'conv'}``), applied
+            by :meth:`~spikegrad.train.config.TrainConfig.for_dataset` and ``--dataset`` where
+            the user does not choose.
     """
 
     name: str
-    load: Callable[[Path | None], Split]
+    load: Callable[..., Split]
     n_classes: int
     summary: str
     files: str = ""
+    events: bool = False
+    defaults: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def needs_data_dir(self) -> bool:
@@ -90,14 +132,24 @@ def register(dataset: Dataset) -> Dataset:
     return dataset
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None) -> Split:
+def load_dataset(name: str, data_dir: str | Path | None = None, *, binning: Binning | None = None,
+                 cache: FrameCache | None = None) -> Split:
     """Load a registered data set by name and check it (:func:`check_split`).
+
+    Args:
+        name: a name of :data:`DATASETS`.
+        data_dir: the folder with its files (``None`` for a bundled set).
+        binning: for event data, the frames per sample and down-sampling (default: 16 frames and
+            the data set's own down-sampling); ignored otherwise.
+        cache: for event data, where binned frames are cached (default:
+            :class:`~spikegrad.datasets.FrameCache` ()).
 
     Raises:
         ValueError: unknown name, a folder given to a bundled set or missing for one read from
             disk, or bad data (naming the file and the problem).
-        FileNotFoundError: the folder or one of its files is missing (named).
-        ImportError: the bundled digits without scikit-learn.
+        FileNotFoundError: the folder or one of its files is missing (named, with where the data
+            set is published).
+        ImportError: the bundled digits without scikit-learn, SHD without h5py.
     """
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
@@ -106,34 +158,74 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Split:
         raise ValueError(f"--dataset {name} needs --data-dir DIR (a folder with {dataset.files})")
     if not dataset.needs_data_dir and data_dir is not None:
         raise ValueError(f"--dataset {name} is bundled and takes no --data-dir")
-    split = dataset.load(Path(data_dir) if data_dir is not None else None)
+    path = Path(data_dir) if data_dir is not None else None
+    if dataset.events:
+        from ..datasets import Binning, FrameCache
+        from .defaults import DEFAULTS
+
+        if binning is None:
+            binning = Binning(DEFAULTS.T, int(dataset.defaults.get("downsample", 1)))
+        split = dataset.load(path, binning, cache if cache is not None else FrameCache())
+    else:
+        split = dataset.load(path)
     check_split(split, dataset.n_classes)
     return split
+
+
+def load_for_config(config: TrainConfig, data_dir: str | Path | None = None,
+                    cache: FrameCache | None = None) -> Split:
+    """The data set a config trains on: event data binned into ``config.T`` frames, down-sampled by
+    ``config.downsample``.
+
+    Args:
+        config: the run's config.
+        data_dir: the data folder, if not the config's own (the data moved).
+        cache: where binned frames are cached.
+
+    Raises:
+        The errors of :func:`load_dataset`.
+    """
+    from ..datasets import Binning
+
+    folder = data_dir if data_dir is not None else config.data_dir
+    binning = Binning(config.T, config.downsample) if DATASETS[config.dataset].events else None
+    return load_dataset(config.dataset, folder, binning=binning, cache=cache)
 
 
 def check_split(split: Split, n_classes: int) -> None:
     """Check what a loader returned: shapes, dtypes, value ranges and labels, train against test.
 
+    Images must be float32 ``[N, C, H, W]`` within ``[0, 1]``; sequences (``split.sequences``)
+    uint8 event counts ``[N, T, *shape]`` with at least one value per step.
+
     Raises:
         ValueError: the first problem found, naming the part (train or test) and the rule.
     """
     where = split.name
+    what = "samples" if split.sequences else "images"
     if split.n_classes != n_classes:
         raise ValueError(f"{where}: has {split.n_classes} classes, the data set defines {n_classes}")
+    if len(split.class_names) != n_classes:
+        raise ValueError(f"{where}: has {len(split.class_names)} class names for {n_classes} classes")
     for part, x, y in (("train", split.train_x, split.train_y), ("test", split.test_x, split.test_y)):
-        if x.dtype != torch.float32 or x.dim() != 4:
+        if split.sequences and (x.dtype != torch.uint8 or x.dim() < 3):
+            raise ValueError(f"{where}: {part} samples must be uint8 event counts [N, T, *shape], got "
+                             f"{x.dtype} {tuple(x.shape)}")
+        if not split.sequences and (x.dtype != torch.float32 or x.dim() != 4):
             raise ValueError(f"{where}: {part} images must be float32 [N, C, H, W], got {x.dtype} "
                              f"{tuple(x.shape)}")
         if len(x) == 0:
-            raise ValueError(f"{where}: the {part} part holds no images")
+            raise ValueError(f"{where}: the {part} part holds no {what}")
         if y.dtype != torch.int64 or y.shape != (len(x),):
             raise ValueError(f"{where}: {part} labels must be int64 [{len(x)}], "
                              f"got {y.dtype} {tuple(y.shape)}")
-        check_unit_range(f"{where}: {part} images", x)
+        if not split.sequences:
+            check_unit_range(f"{where}: {part} images", x)
         check_labels(f"{where}: {part} labels", y, n_classes)
     if split.train_x.shape[1:] != split.test_x.shape[1:]:
-        raise ValueError(f"{where}: train images are {image_size(split.train_x)} but test images are "
-                         f"{image_size(split.test_x)}; both parts must have the same size")
+        size = (lambda x: f"{tuple(x.shape[1:])}") if split.sequences else image_size
+        raise ValueError(f"{where}: train {what} are {size(split.train_x)} but test {what} are "
+                         f"{size(split.test_x)}; both parts must have the same size")
 
 
 def image_size(x: Tensor) -> str:
@@ -227,33 +319,47 @@ def shard(indices: Tensor, rank: int, world_size: int) -> Tensor:
 
 
 def encode(x: Tensor, T: int, encoding: str, gen: torch.Generator | None = None) -> Tensor:
-    """Turn static images into a ``[T, *x.shape]`` input sequence.
+    """Turn a batch of samples into the network's ``[T, B, *shape]`` float32 input sequence.
 
     Args:
-        x: images with values in ``[0, 1]``.
+        x: images ``[B, C, H, W]`` with values in ``[0, 1]`` (``poisson``, ``direct``), or
+            frames ``[B, T, *shape]`` of event counts (``spikes``, ``counts``).
         T: number of time steps.
-        encoding: ``'poisson'`` (a spike with probability equal to the pixel value, drawn
-            independently per step) or ``'direct'`` (the analog image repeated at every step;
-            the first layer's neurons do the encoding).
+        encoding: for images, ``'poisson'`` (a spike with probability equal to the pixel value,
+            drawn independently per step) or ``'direct'`` (the analog image repeated at every
+            step; the first layer's neurons do the encoding); for frames, ``'spikes'`` (1 where a
+            frame holds at least one event, else 0) or ``'counts'`` (the event counts).
         gen: CPU generator for the Poisson draws (the result is moved to ``x.device``).
 
     Raises:
-        ValueError: unknown encoding or ``T < 1``.
+        ValueError: unknown encoding, ``T < 1``, or frames with another number of steps than ``T``.
+
+    Example:
+        >>> frames = torch.tensor([[[0, 3], [1, 0]]], dtype=torch.uint8)  # 1 sample, 2 frames, 2 cells
+        >>> encode(frames, 2, "spikes").tolist()
+        [[[0.0, 1.0]], [[1.0, 0.0]]]
     """
     if T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
+    if encoding in SEQUENCE_ENCODINGS:
+        if x.dim() < 3 or x.shape[1] != T:
+            raise ValueError(f"encoding {encoding!r} takes frames [B, T={T}, *shape], got {tuple(x.shape)}")
+        steps = x.transpose(0, 1)
+        return (steps > 0).float() if encoding == "spikes" else steps.float()
     if encoding == "direct":
         return x.unsqueeze(0).expand(T, *x.shape)
     if encoding == "poisson":
         u = torch.rand((T, *x.shape), generator=gen, dtype=x.dtype)
         return (u.to(x.device) < x.unsqueeze(0)).to(x.dtype)
-    raise ValueError(f"encoding must be 'poisson' or 'direct', got {encoding!r}")
+    raise ValueError(f"encoding must be one of {', '.join(IMAGE_ENCODINGS + SEQUENCE_ENCODINGS)}, "
+                     f"got {encoding!r}")
 
 
 # Data sets read from disk register themselves when their module is imported (after the names above
 # exist, which they use); a new file format is one more such module.
 from .idx import IDX_FILES, find_idx_file, load_idx_dataset, read_idx  # noqa: E402
+from .neuromorphic import EVENT_DATASETS  # noqa: E402
 
-__all__ = ["DATASETS", "IDX_FILES", "Dataset", "Split", "check_split", "encode", "epoch_batches",
-           "find_idx_file", "generator", "load_dataset", "load_digits", "load_idx_dataset", "read_idx",
-           "register", "shard"]
+__all__ = ["DATASETS", "EVENT_DATASETS", "IDX_FILES", "IMAGE_ENCODINGS", "SEQUENCE_ENCODINGS", "Dataset",
+           "Split", "check_split", "encode", "epoch_batches", "find_idx_file", "generator", "load_dataset",
+           "load_digits", "load_for_config", "load_idx_dataset", "read_idx", "register", "shard"]

@@ -4,7 +4,9 @@
 network, runs the epochs with a progress bar, evaluates on the test set after each epoch, and (on
 rank 0, when given a run folder) writes ``config.json``, ``metrics.json``/``metrics.csv``, an
 atomic ``checkpoint.pt`` after every epoch, ``best.pt`` (the epoch with the best test accuracy)
-and ``curve.png`` at the end.
+and ``curve.png`` and ``activity.png`` at the end. Each epoch's evaluation also records the
+network's activity on the test set (:class:`~spikegrad.activity.ActivityMonitor`): the firing
+rate of each spiking layer, the synaptic operations and the energy estimate per sample.
 
 Every random draw that shapes the result comes from a seed: the weights from ``seed``, the
 batch order from ``(seed, epoch)``, the Poisson spikes from ``(seed, epoch, batch)``, and what
@@ -38,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import surrogate as sg
+from ..activity import ActivityMonitor
 from . import checkpoint as ckpt
 from . import data as D
 from . import distributed as dist_
@@ -46,7 +49,7 @@ from .config import ENCODINGS, TrainConfig, resumed_config
 from .defaults import default_threads
 from .errors import CheckpointError, RunFolderError, TrainingDiverged, TrainingInterrupted
 from .interrupts import StopFlag
-from .models import build_model, count_parameters, reset_state
+from .models import build_model, check_model_input, count_parameters, reset_state
 from .progress import Progress, plural
 
 
@@ -57,7 +60,9 @@ class Result:
     Attributes:
         model: the trained network (unwrapped from DistributedDataParallel).
         metrics: one dict per epoch (``epoch``, ``lr``, ``train_loss``, ``train_acc``,
-            ``test_loss``, ``test_acc``, ``seconds``), a resumed run's earlier epochs included.
+            ``test_loss``, ``test_acc``, ``seconds``, and the test set's activity per sample:
+            ``firing_rate``, ``sops``, ``macs``, ``energy_uj``, ``firing_rate:LAYER``), a resumed
+            run's earlier epochs included.
         seconds: wall time of this call.
         run_dir: the run folder, if one was written.
         config: the config the run trained with (a resumed run's, with any change of ``epochs``).
@@ -102,13 +107,16 @@ class EpochRun:
 def _describe(config: TrainConfig, data: D.Split, model: nn.Module, surrogate: sg.Surrogate,
               ctx: dist_.Context) -> str:
     procs = f", {ctx.world_size} processes" if ctx.distributed else ""
+    what = "samples" if data.sequences else "images"
+    binned = f" (down-sampled {config.downsample}x)" if config.downsample > 1 else ""
     return (
-        f"data     {data.name}: {len(data.train_y)} train / {len(data.test_y)} test images, "
-        f"{D.image_size(data.train_x)}\n"
+        f"data     {data.name}: {len(data.train_y)} train / {len(data.test_y)} test {what}, "
+        f"{data.sample_size}{binned}\n"
         f"network  {config.model} of {config.neuron.upper()} neurons, "
         f"{count_parameters(model):,} parameters, "
         f"surrogate {surrogate!r}{', detached reset' if config.detach_reset else ''}\n"
-        f"input    {config.encoding} encoding over T={plural(config.T, 'step')}\n"
+        f"input    {config.encoding} {'of the event frames' if data.sequences else 'encoding'} "
+        f"over T={plural(config.T, 'step')}\n"
         f"training {plural(config.epochs, 'epoch')}, batch {config.batch_size}, Adam lr {config.lr:g} "
         f"(cosine), seed {config.seed}, {ctx.device}{procs}"
     )
@@ -169,6 +177,20 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: D.Spli
     return EpochRun(len(batches), len(batches), stats)
 
 
+def test_batches(x: Tensor, y: Tensor, config: TrainConfig, ctx: dist_.Context,
+                 batch_size: int = memory.EVAL_BATCH) -> Iterator[tuple[Tensor, Tensor]]:
+    """This process's share of every test batch, encoded: ``(x_seq, labels)`` on the device.
+
+    The Poisson noise of the test set is fixed per seed (its generator keys end in 1, training
+    keys have 3 parts), so every evaluation of a run, during training or later, sees the same
+    spikes.
+    """
+    for b, idx in enumerate(torch.arange(len(y)).split(batch_size)):
+        x_seq = D.encode(x[idx], config.T, config.encoding, D.generator(config.seed, b, 0, 1))
+        yield (x_seq[:, ctx.rank :: ctx.world_size].to(ctx.device),
+               y[idx][ctx.rank :: ctx.world_size].to(ctx.device))
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, config: TrainConfig, ctx: dist_.Context,
              batch_size: int = memory.EVAL_BATCH, stop: StopFlag | None = None) -> tuple[float, float] | None:
@@ -179,11 +201,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, config: TrainConfig, ctx: d
     """
     model.eval()
     stats = torch.zeros(3, dtype=torch.float64)
-    for b, idx in enumerate(torch.arange(len(y)).split(batch_size)):
-        # Poisson noise of the test set is fixed per seed (key ends in 1, training keys have 3 parts).
-        x_seq = D.encode(x[idx], config.T, config.encoding, D.generator(config.seed, b, 0, 1))
-        x_seq = x_seq[:, ctx.rank :: ctx.world_size].to(ctx.device)
-        yy = y[idx][ctx.rank :: ctx.world_size].to(ctx.device)
+    for x_seq, yy in test_batches(x, y, config, ctx, batch_size):
         reset_state(model)
         scores = model(x_seq)
         stats += torch.tensor([float(F.cross_entropy(scores, yy, reduction="sum")),
@@ -253,14 +271,14 @@ def fit(
         config: what to train. With ``resume``, the run's saved config is used; ``config`` may
             change its ``epochs`` (the learning rate then continues from the last one used, see
             :mod:`.config`) and ``data_dir``, and any other difference is an error.
-        run_dir: folder for ``config.json``, metrics, ``checkpoint.pt``, ``best.pt`` and
-            ``curve.png`` (created, and locked for the run); ``None`` writes nothing.
+        run_dir: folder for ``config.json``, metrics, ``checkpoint.pt``, ``best.pt``, ``curve.png``
+            and ``activity.png`` (created, and locked for the run); ``None`` writes nothing.
         resume: continue the run in ``run_dir`` from its checkpoint, to the batch (or from its
             ``config.json`` if it stopped before its first checkpoint).
         device: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``None`` (CUDA when available).
         progress: where to report progress (default: a silent one).
         data: the data set (default: loaded from ``config.dataset`` / ``config.data_dir``).
-        plot: draw ``curve.png`` at the end (needs matplotlib).
+        plot: draw ``curve.png`` and ``activity.png`` at the end (needs matplotlib).
         on_epoch: called with each epoch's metrics (rank 0 only).
         threads: CPU threads torch uses during the call (restored afterwards): an integer,
             ``'auto'`` (:func:`~.defaults.default_threads`: 1 for the digits on the CPU) or
@@ -310,7 +328,8 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
          progress: Progress, data: D.Split | None, plot: bool,
          on_epoch: Callable[[dict[str, float]], None] | None, stack: contextlib.ExitStack,
          t_start: float) -> Result:
-    data = data if data is not None else D.load_dataset(config.dataset, config.data_dir)
+    data = data if data is not None else D.load_for_config(config)
+    check_model_input(config.model, data.input_shape)
     memory.check(config, data.input_shape, data.n_classes, len(data.train_y), len(data.test_y), ctx.device)
     surrogate = config.make_surrogate()
     torch.manual_seed(config.seed)
@@ -366,7 +385,8 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
                 _interrupt(folder, model, optimizer, config, surrogate, metrics, epoch, run, total, stop,
                            ckpt.rng_state())
             rng_after_training = ckpt.rng_state()  # what a resume that redoes the evaluation needs
-        scores = evaluate(net, data.test_x, data.test_y, config, ctx, stop=stop)
+        with ActivityMonitor(model) as monitor:
+            scores = evaluate(net, data.test_x, data.test_y, config, ctx, stop=stop)
         if scores is None:  # stopped during the evaluation: the resume redoes it
             assert stop is not None  # evaluate returns None only when asked to stop
             _interrupt(folder, model, optimizer, config, surrogate, metrics, epoch, run, total, stop,
@@ -376,8 +396,11 @@ def _fit(config: TrainConfig, run_path: Path | None, state: dict[str, Any] | Non
             raise TrainingDiverged(epoch, None, test_loss, folder.kept(), what="test loss")
         _check_finite_weights(model, epoch, None, folder)  # a silent network can hide NaN weights
         n = max(float(total[2]), 1.0)
+        activity = monitor.report(len(data.test_y),
+                                  reduce=lambda t: dist_.all_sum(t.to(ctx.device), ctx).cpu())
         row = {"epoch": epoch, "lr": lr, "train_loss": float(total[0]) / n, "train_acc": float(total[1]) / n,
-               "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - t0}
+               "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - t0,
+               **activity.metrics()}
         metrics.append(row)
         progress.line(
             f"epoch {epoch:>{len(str(config.epochs))}}/{config.epochs}  loss {row['train_loss']:.4f}  "
@@ -431,4 +454,4 @@ def _check_finite_weights(model: nn.Module, epoch: int, batch: int | None, folde
             raise TrainingDiverged(epoch, batch, bad, folder.kept(), what="weights")
 
 
-__all__ = ["ENCODINGS", "EpochRun", "Result", "TrainConfig", "evaluate", "fit", "train_epoch"]
+__all__ = ["ENCODINGS", "EpochRun", "Result", "TrainConfig", "evaluate", "fit", "test_batches", "train_epoch"]

@@ -17,6 +17,7 @@ run whose estimate exceeds the memory the device has available, with both number
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +55,15 @@ class MemoryEstimate:
 
 def parameter_count(config: TrainConfig, input_shape: tuple[int, ...], n_classes: int) -> int:
     """The number of trainable scalars :func:`~spikegrad.train.models.build_model` creates."""
-    c, h, w = input_shape
     hidden, ch = config.hidden, config.channels
     plif = config.neuron == "plif"  # one learned time constant per layer of neurons
     readout = hidden * n_classes + n_classes
+    inputs = math.prod(input_shape)
     if config.model == "mlp":
-        return c * h * w * hidden + hidden + readout + plif
+        return inputs * hidden + hidden + readout + plif
+    if config.model == "recurrent":  # input layer, then W [s_in; s] + b of the recurrent layer
+        return inputs * hidden + hidden + 2 * hidden * hidden + hidden + readout + 2 * plif
+    c, h, w = input_shape
     c2 = 2 * ch
     convs = (c * 9 * ch + ch) + (ch * 9 * c2 + c2)
     return convs + c2 * (h // 4) * (w // 4) * hidden + hidden + readout + 3 * plif
@@ -67,10 +71,12 @@ def parameter_count(config: TrainConfig, input_shape: tuple[int, ...], n_classes
 
 def activations_per_step(config: TrainConfig, input_shape: tuple[int, ...], n_classes: int) -> int:
     """Values one sample keeps per time step: the input and every layer's outputs."""
-    c, h, w = input_shape
     neuron = 3  # the layer's output (the neuron's input), the potential kept for backward, the spikes
-    values = c * h * w + neuron * config.hidden + n_classes
+    values = math.prod(input_shape) + neuron * config.hidden + n_classes
+    if config.model == "recurrent":  # the concatenated [s_in; s] and the second layer of neurons
+        values += 2 * config.hidden + neuron * config.hidden
     if config.model == "conv":
+        h, w = input_shape[1:]
         ch, c2 = config.channels, 2 * config.channels
         pooled = 3  # the pooled values and their int64 argmax indices (two floats' worth)
         values += ch * h * w * neuron + ch * (h // 2) * (w // 2) * pooled
@@ -84,7 +90,7 @@ def estimate(config: TrainConfig, input_shape: tuple[int, ...], n_classes: int, 
 
     Args:
         config: the run.
-        input_shape: one image, ``(C, H, W)``.
+        input_shape: the input at one step, ``(C, H, W)`` or ``(channels,)``.
         n_classes: outputs of the readout.
         n_train: training images (a batch is never larger).
         n_test: test images (an evaluation batch is never larger).

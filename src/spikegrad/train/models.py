@@ -1,7 +1,8 @@
 """The spiking networks that ``spikegrad train`` and ``spikegrad compare`` train.
 
-Both run in multi-step mode on ``[T, B, C, H, W]`` input sequences. Hidden layers are spiking
-neurons (IF, LIF or PLIF) with a surrogate gradient; the output layer is a non-spiking readout:
+All run in multi-step mode on ``[T, B, *shape]`` input sequences (``[T, B, C, H, W]`` for images
+and event cameras, ``[T, B, C]`` for SHD's channels). Hidden layers are spiking neurons (IF, LIF
+or PLIF) with a surrogate gradient; the output layer is a non-spiking readout:
 the class scores are the time average of the last linear layer's output, which is what a
 leaky integrator with a long time constant would accumulate. Cross-entropy on those scores
 trains the network.
@@ -26,15 +27,18 @@ CONV_MIN_SIZE = 4
 
 
 def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_reset: bool = False,
-                backend: str | None = None) -> nn.Module:
-    """One layer of spiking neurons in multi-step mode, with its own copy of ``surrogate``.
+                backend: str | None = None, step_mode: str = "m") -> nn.Module:
+    """One layer of spiking neurons, with its own copy of ``surrogate``.
 
     Args:
-        kind: ``'if'``, ``'lif'`` or ``'plif'`` (``tau`` is PLIF's initial time constant).
+        kind: ``'if'``, ``'lif'``, ``'plif'`` (``tau`` is its initial time constant) or ``'alif'``
+            (:class:`~spikegrad.neuron.ALIFNode`: ``tau`` is its ``tau_m``; its adaptation keeps
+            the neuron's defaults, ``tau_a = 200`` steps and ``beta = 1.8``, and its soft reset).
         surrogate: the spike function; each neuron layer gets a deep copy.
         tau: membrane time constant (LIF/PLIF), > 1.
         detach_reset: cut the gradient through the reset.
         backend: the neurons' multi-step backend (``None``: the neurons' default).
+        step_mode: ``'m'`` (default), or ``'s'`` for a neuron inside a recurrent container.
 
     Raises:
         ValueError: unknown ``kind``.
@@ -44,7 +48,7 @@ def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_
     kwargs: dict[str, Any] = {
         "surrogate_function": copy.deepcopy(surrogate),
         "detach_reset": detach_reset,
-        "step_mode": "m",
+        "step_mode": step_mode,
     }
     if backend is not None:
         kwargs["backend"] = backend
@@ -54,6 +58,8 @@ def make_neuron(kind: str, surrogate: sg.Surrogate, *, tau: float = 2.0, detach_
         return neuron.LIFNode(tau=tau, **kwargs)
     if kind == "plif":
         return neuron.ParametricLIFNode(init_tau=tau, **kwargs)
+    if kind == "alif":
+        return neuron.ALIFNode(tau_m=tau, **kwargs)
     raise ValueError(f"neuron must be one of {', '.join(NEURONS)}, got {kind!r}")
 
 
@@ -65,7 +71,7 @@ class SpikingClassifier(nn.Module):
         readout: the last linear layer, applied at every step and averaged over time.
 
     Shape:
-        input ``[T, B, C, H, W]``; output ``[B, n_classes]`` (class scores).
+        input ``[T, B, *shape]``; output ``[B, n_classes]`` (class scores).
     """
 
     def __init__(self, features: nn.Module, readout: nn.Module) -> None:
@@ -90,7 +96,7 @@ def build_model(
     channels: int = 16,
     backend: str | None = None,
 ) -> SpikingClassifier:
-    """Build the spiking MLP or conv net, multi-step, state reset with ``functional.reset_net``.
+    """Build the spiking MLP, conv net or recurrent net, multi-step, reset with ``functional.reset_net``.
 
     ``mlp``: flatten -> linear(hidden) -> neurons -> readout.
     ``conv``: [conv3x3(channels) -> neurons -> maxpool2] -> [conv3x3(2 channels) -> neurons ->
@@ -98,39 +104,49 @@ def build_model(
     multi-process run computes exactly what one process computes; instead the weights into its
     three spiking layers start larger than PyTorch's default (:func:`init_spiking_weights`), so
     that spikes reach the readout from the first batch.
+    ``recurrent``: flatten -> linear(hidden) -> neurons -> a recurrent layer of neurons
+    (:class:`~spikegrad.layer.LinearRecurrentContainer`: its input at step ``t`` is
+    ``W [s_in[t]; s[t-1]] + b``, the first layer's spikes and its own spikes of the step before)
+    -> readout. Every synapse carries spikes. Its weights start as the conv net's.
 
     Args:
-        kind: ``'mlp'`` or ``'conv'``.
-        input_shape: one image, ``(C, H, W)``.
+        kind: ``'mlp'``, ``'conv'`` or ``'recurrent'``.
+        input_shape: the input at one time step, ``(C, H, W)`` or ``(channels,)``.
         n_classes: number of outputs.
         surrogate: spike function of every neuron layer (each gets a copy).
-        neuron: ``'if'``, ``'lif'`` or ``'plif'``.
-        tau: membrane time constant (PLIF: initial value).
+        neuron: ``'if'``, ``'lif'``, ``'plif'`` or ``'alif'``.
+        tau: membrane time constant (PLIF: initial value; ALIF: ``tau_m``).
         detach_reset: cut the gradient through the reset.
         hidden: width of the hidden spiking layer.
         channels: channels of the first conv layer (conv only).
         backend: the neurons' multi-step backend.
 
     Raises:
-        ValueError: unknown ``kind`` or ``neuron``, a size < 1, or images too small for the conv net.
+        ValueError: unknown ``kind`` or ``neuron``, a size < 1, or an input the model cannot take
+            (:func:`check_model_input`).
     """
     from .. import functional, layer
 
     for name, value in (("hidden", hidden), ("channels", channels), ("n_classes", n_classes)):
         if value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
-    if kind == "conv" and min(input_shape[1:]) < CONV_MIN_SIZE:
-        raise ValueError(f"the conv net needs images of at least {CONV_MIN_SIZE}x{CONV_MIN_SIZE} px "
-                         f"(it pools twice), got {input_shape[1]}x{input_shape[2]}; use the mlp")
+    check_model_input(kind, input_shape)
 
-    def spiking() -> nn.Module:
-        return make_neuron(neuron, surrogate, tau=tau, detach_reset=detach_reset, backend=backend)
+    def spiking(step_mode: str = "m") -> nn.Module:
+        return make_neuron(neuron, surrogate, tau=tau, detach_reset=detach_reset, backend=backend,
+                           step_mode=step_mode)
 
-    c, h, w = input_shape
     features: nn.Sequential
     if kind == "mlp":
-        features = nn.Sequential(layer.Flatten(), layer.Linear(c * h * w, hidden), spiking())
-    elif kind == "conv":
+        features = nn.Sequential(layer.Flatten(), layer.Linear(math.prod(input_shape), hidden), spiking())
+    elif kind == "recurrent":
+        features = nn.Sequential(
+            layer.Flatten(), layer.Linear(math.prod(input_shape), hidden), spiking(),
+            layer.LinearRecurrentContainer(spiking("s"), hidden, hidden, step_mode="m"),
+        )
+        init_spiking_weights(features)
+    else:  # the conv net (check_model_input refused every other kind)
+        c, h, w = input_shape
         c2 = 2 * channels
         features = nn.Sequential(
             layer.Conv2d(c, channels, 3, padding=1), spiking(), layer.MaxPool2d(2),
@@ -138,11 +154,29 @@ def build_model(
             layer.Flatten(), layer.Linear(c2 * (h // 4) * (w // 4), hidden), spiking(),
         )
         init_spiking_weights(features)
-    else:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {kind!r}")
     model = SpikingClassifier(features, layer.Linear(hidden, n_classes))
     functional.set_step_mode(model, "m")
     return model
+
+
+def check_model_input(kind: str, input_shape: tuple[int, ...]) -> None:
+    """Refuse an input a model cannot take: the conv net needs ``(C, H, W)`` of at least 4x4 px.
+
+    Raises:
+        ValueError: unknown ``kind``, or the input does not fit (saying which models do).
+    """
+    if kind not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {kind!r}")
+    if not input_shape or any(n < 1 for n in input_shape):
+        raise ValueError(f"the input at one step must have a shape of sizes >= 1, got {input_shape}")
+    if kind != "conv":
+        return
+    if len(input_shape) != 3:
+        raise ValueError(f"the conv net takes images [C, H, W] at each step, but this data's steps are "
+                         f"{'x'.join(map(str, input_shape))}; use the recurrent net or the mlp")
+    if min(input_shape[1:]) < CONV_MIN_SIZE:
+        raise ValueError(f"the conv net needs images of at least {CONV_MIN_SIZE}x{CONV_MIN_SIZE} px "
+                         f"(it pools twice), got {input_shape[1]}x{input_shape[2]}; use the mlp")
 
 
 @torch.no_grad()
@@ -177,4 +211,4 @@ def reset_state(model: nn.Module) -> None:
 
 
 __all__ = ["CONV_INIT_GAIN", "CONV_MIN_SIZE", "MODELS", "NEURONS", "SpikingClassifier", "build_model",
-           "count_parameters", "init_spiking_weights", "make_neuron", "reset_state"]
+           "check_model_input", "count_parameters", "init_spiking_weights", "make_neuron", "reset_state"]

@@ -237,21 +237,23 @@ class RunFiles:
         self._describe_best(metrics)
 
     def draw_curve(self, metrics: list[dict[str, float]], title: str, redraw: bool) -> str:
-        """Draw ``curve.png`` if epochs ran (or it is missing or older than the checkpoint); return a note."""
+        """Draw ``curve.png`` and ``activity.png`` if epochs ran (or one is missing or older than the
+        checkpoint); return a note."""
         if self.path is None or not metrics:
             return ""
-        curve = self.path / "curve.png"
-        checkpoint = self.path / ckpt.CHECKPOINT
-        stale = not curve.exists() or (checkpoint.exists()
-                                       and curve.stat().st_mtime < checkpoint.stat().st_mtime)
-        if not (redraw or stale):
-            return ""
-        from .report import plot_curve
+        from .report import plot_activity, plot_curve
 
-        try:
-            plot_curve(metrics, curve, title=title)
-        except ImportError:
-            return "curve.png skipped: matplotlib is not installed (pip install matplotlib)"
+        checkpoint = self.path / ckpt.CHECKPOINT
+        for name, draw in (("curve.png", plot_curve), ("activity.png", plot_activity)):
+            figure = self.path / name
+            stale = not figure.exists() or (checkpoint.exists()
+                                            and figure.stat().st_mtime < checkpoint.stat().st_mtime)
+            if not (redraw or stale):
+                continue
+            try:
+                draw(metrics, figure, title=title)
+            except ImportError:
+                return f"{name} skipped: matplotlib is not installed (pip install matplotlib)"
         return ""
 
     def kept(self) -> str:
