@@ -44,7 +44,7 @@ last good checkpoint.
 """
 
 #: Flags a resumed run may change, besides the ones that do not change what it computes.
-RESUMABLE_FLAGS = ("--epochs", "--data-dir", "--device", "--threads", "--import")
+RESUMABLE_FLAGS = ("--epochs", "--data-dir", "--device", "--threads", "--import", "--allocator")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +100,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                      help="CPU threads torch may use (default: 1 for digits on the CPU, whose small "
                           "batches run fastest on one thread and do not suffer when other programs "
                           "share the CPU; torch's choice otherwise)")
+    opt.add_argument("--allocator", choices=("kept", "default"), default="kept",
+                     help="kept (default): large freed tensors stay in this process for the next step "
+                          "instead of going back to the system, at the cost of resident memory "
+                          "(spikegrad.memory.keep_freed_memory); default: the C library's own behaviour")
     opt.add_argument("--max-batches", type=int, default=None, help=argparse.SUPPRESS)
 
 
@@ -292,6 +296,10 @@ def run(args: argparse.Namespace) -> int:
 
     load_user_surrogates(args.imports)
     check_common(args)
+    if args.allocator == "kept":
+        from ..memory import keep_freed_memory
+
+        keep_freed_memory()  # every step makes and frees the same large tensors: keep the pages
     main_process = env_rank() == 0
     if args.resume is not None:
         if args.out is not None:
