@@ -397,8 +397,8 @@ def _backward(
 
     def flat(g: Tensor | None, shape: tuple[int, ...]) -> Tensor:
         if g is None:
-            return torch.zeros(shape, dtype=dtype, device=device)
-        return g.to(dtype).contiguous().view(shape)
+            return _zeros(shape, dtype, device)
+        return g if g.dtype == dtype and g.is_contiguous() else g.to(dtype).contiguous()
 
     args: list[Any] = [*saved, *scalars]
     args += [_kernel_tensor(t, step_shape, f) for t, f in zip(tensors, plan.flat_tensors, strict=True)]
@@ -423,11 +423,25 @@ def _backward(
     return g_x, g_states, sums
 
 
+_ZEROS: dict[tuple[Any, ...], Tensor] = {}
+
+
+def _zeros(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Zeros the kernels only read (an unused gradient): kept, not made at every call."""
+    key = (shape, dtype, device)
+    zeros = _ZEROS.get(key)
+    if zeros is None:
+        if len(_ZEROS) >= 16:
+            _ZEROS.pop(next(iter(_ZEROS)))
+        zeros = _ZEROS[key] = torch.zeros(shape, dtype=dtype, device=device)
+    return zeros
+
+
 def _reusable(plan: Plan, saved: Sequence[Tensor]) -> Tensor | None:
     """A saved per-step buffer the input's gradient may overwrite: one the forward wrote
     (not the input itself), of the gradient's dtype, when the graph is freed after this backward."""
     for name, t in zip(plan.programs.saved, saved, strict=True):
-        if name != "x" and name not in plan.layout.state and t.dtype == plan.dtype:
+        if name != "x" and t.dtype == plan.dtype:
             return t
     return None
 
