@@ -506,15 +506,12 @@ def kernel(program: LoopProgram) -> Kernel:
         ctypes.c_int64
     ] * 3
 
+    scalars = frozenset(i for i, k in enumerate(kinds) if k == "scalar")
+
     def run(arguments: Sequence[Any], n: int, steps: int) -> None:
         if n == 0 or steps == 0:
             return
         threads = torch.get_num_threads() if n >= PARALLEL_MIN else 1
-        fn(
-            *(a.data_ptr() if isinstance(a, Tensor) else a for a in arguments),
-            n,
-            steps,
-            threads,
-        )
+        fn(*[a if i in scalars else a.data_ptr() for i, a in enumerate(arguments)], n, steps, threads)
 
     return run

@@ -168,9 +168,10 @@ _MODULE_INTERNALS = frozenset(
         "_backend",
         "_store_v_seq",
         "_binding",
-        "_kernel_number",
     }
 )
+#: spikegrad's own bookkeeping on a neuron (its number, kept layout and plans) starts so.
+_KERNEL_PREFIX = "_kernel"
 #: Memories that are bookkeeping, not state of the dynamics.
 NOT_STATE = frozenset({"v_seq"})
 _STRUCTURAL = (bool, int, str, type(None))
@@ -187,7 +188,7 @@ def layout_of(node: nn.Module, state: Sequence[str], bake: bool = False) -> Layo
     baked: list[tuple[str, float]] = []
     skip = set(state) | NOT_STATE | _MODULE_INTERNALS
     for name, value in node.__dict__.items():
-        if name in skip:
+        if name in skip or name.startswith(_KERNEL_PREFIX):
             continue
         if isinstance(value, float):
             (baked.append((name, value)) if bake else scalars.append(name))
@@ -298,11 +299,8 @@ def _kind(value: Any) -> Any:
 def _probe(node: nn.Module, layout: Layout) -> tuple[Any, ...]:
     sg = node._modules.get("surrogate_function")
     if layout.surrogate is not None:
-        sg_part: tuple[Any, ...] = (
-            type(sg),
-            sg.spiking,  # type: ignore[union-attr]
-            *(_kind(p) for p in sg.param_values),  # type: ignore[union-attr]
-        )
+        # A spikegrad surrogate counts its assignments (mode, parameters): that is enough.
+        sg_part: tuple[Any, ...] = (id(sg), sg.__dict__.get("_assignments"))  # type: ignore[union-attr]
     else:
         prefix = "surrogate_function."
         sg_dict = sg.__dict__ if sg is not None else {}

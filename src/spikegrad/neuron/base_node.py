@@ -183,7 +183,7 @@ class BaseNode(MemoryModule):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        for cache in ("_kernel_plans", "_kernel_layout"):  # compiled kernels: rebuilt on demand
+        for cache in ("_kernel_plans", "_kernel_layout", "_kernel_checked"):  # rebuilt on demand
             state.pop(cache, None)
         return state
 

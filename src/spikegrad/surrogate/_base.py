@@ -370,6 +370,8 @@ class Surrogate(nn.Module):
     # ---- parameters: checked wherever they are set ----
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # Counts assignments: the fused neuron kernels look again at a surrogate that changed.
+        self.__dict__["_assignments"] = self.__dict__.get("_assignments", 0) + 1
         spec = type(self)._specs.get(name)
         if spec is None or "spiking" not in self.__dict__:  # not a parameter, or still in __init__
             super().__setattr__(name, value)
