@@ -88,6 +88,30 @@ def is_neuron(module: nn.Module) -> bool:
     return isinstance(module, neuron.BaseNode)
 
 
+def check_neuron(module: nn.Module, path: str) -> None:
+    """Raise unless :func:`neuron_to_nir` can write ``module``.
+
+    Raises:
+        ValueError: a neuron class without a NIR node, or a spike function that is not the
+            Heaviside step (a stochastic or multi-level forward, or ``spiking=False``).
+    """
+    if type(module) not in exportable_neurons():
+        names = ", ".join(cls.__name__ for cls in exportable_neurons())
+        raise ValueError(
+            f"{path} ({type(module).__name__}) has no NIR node: NIR's spiking neurons are IF, LIF and "
+            f"CubaLIF, written from {names}; {type(module).__name__} would need a NIR node with its own "
+            "dynamics"
+        )
+    spike_fn = module.surrogate_function
+    ok = isinstance(spike_fn, Surrogate) and spike_fn.spiking and type(spike_fn).spike is Surrogate.spike
+    if not ok:
+        raise ValueError(
+            f"{path} ({type(module).__name__}) fires through {spike_fn!r}, whose forward is not the "
+            "Heaviside step; NIR's neurons emit spikes H(v - v_threshold) (use a surrogate with "
+            "spiking=True and no special forward)"
+        )
+
+
 def neuron_to_nir(module: nn.Module, path: str, shape: tuple[int, ...], dt: float) -> Any:
     """The NIR node of one layer of neurons.
 
@@ -98,29 +122,10 @@ def neuron_to_nir(module: nn.Module, path: str, shape: tuple[int, ...], dt: floa
         dt: the time step in seconds.
 
     Raises:
-        ValueError: another neuron class, or a spike function that is not the Heaviside step.
+        ValueError: as :func:`check_neuron`.
     """
-    writer = exportable_neurons().get(type(module))
-    if writer is None:
-        names = ", ".join(cls.__name__ for cls in exportable_neurons())
-        raise ValueError(
-            f"{path} ({type(module).__name__}) has no NIR node: NIR's spiking neurons are IF, LIF and "
-            f"CubaLIF, written from {names}; {type(module).__name__} would need a NIR node with its own "
-            "dynamics"
-        )
-    _check_heaviside(module, path)
-    return writer(module, shape, dt)
-
-
-def _check_heaviside(module: Any, path: str) -> None:
-    spike_fn = module.surrogate_function
-    ok = isinstance(spike_fn, Surrogate) and spike_fn.spiking and type(spike_fn).spike is Surrogate.spike
-    if not ok:
-        raise ValueError(
-            f"{path} ({type(module).__name__}) fires through {spike_fn!r}, whose forward is not the "
-            "Heaviside step; NIR's neurons emit spikes H(v - v_threshold) (use a surrogate with "
-            "spiking=True and no special forward)"
-        )
+    check_neuron(module, path)
+    return exportable_neurons()[type(module)](module, shape, dt)
 
 
 def _full(shape: tuple[int, ...], value: float) -> np.ndarray:

@@ -25,7 +25,7 @@ from ..base import StepModule
 from ..layer.container import MultiStepContainer, SeqToANNContainer, StepModeContainer
 from ._nir import nir
 from .modules import GraphNetwork, Scale, ScaledFeedback
-from .neurons import check_dt, is_neuron, neuron_to_nir, warn_soft_reset
+from .neurons import check_dt, check_neuron, is_neuron, neuron_to_nir, warn_soft_reset
 
 #: Containers that only run their children in order: exported as the chain of the children.
 _SEQUENTIAL_CONTAINERS = (SeqToANNContainer, MultiStepContainer, StepModeContainer)
@@ -112,6 +112,9 @@ def export_to_nir(
             f"export_to_nir: example_input must be {layout} for this {'multi' if multi_step else 'single'}"
             f"-step network, got shape {tuple(example_input.shape)}"
         )
+    for path, module in work.named_modules():
+        if is_neuron(module):
+            check_neuron(module, path)  # before the run: a stochastic spike function may not run at all
     traced = _trace(work)
     shapes = _record_shapes(traced, example_input)
     builder = _GraphBuilder(traced, work, shapes, leading, dt)
