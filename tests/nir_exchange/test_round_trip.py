@@ -12,52 +12,75 @@ from torch import nn
 from spikegrad import functional, layer, neuron
 from spikegrad.nir_exchange import GraphNetwork, Scale, ScaledFeedback, export_to_nir, import_from_nir
 
-from .helpers import assert_spiking, reference, run_sequence, run_steps, excite
+from .helpers import assert_spiking, excite, reference, run_sequence, run_steps
 
 nir = pytest.importorskip("nir", reason="NIR exchange needs the nir package (pip install 'spikegrad[nir]')")
 
 T = 12
+CUBA = getattr(neuron, "CUBALIFNode", None)
+needs_cuba = pytest.mark.skipif(CUBA is None, reason="spikegrad.neuron.CUBALIFNode is not in this version")
 
 
 def mlp(v_reset: float | None) -> nn.Module:
     return nn.Sequential(
-        layer.Linear(6, 10), neuron.IFNode(v_reset=v_reset),
-        layer.Linear(10, 8, bias=False), neuron.LIFNode(tau=3.0, decay_input=False, v_reset=v_reset),
-        layer.Linear(8, 5), neuron.ParametricLIFNode(init_tau=2.5, v_reset=v_reset),
-        layer.Linear(5, 4), neuron.LIFNode(tau=1.5, v_threshold=0.5, v_reset=v_reset),
-    )  # fmt: skip
+        layer.Linear(6, 10),
+        neuron.IFNode(v_reset=v_reset),
+        layer.Linear(10, 8, bias=False),
+        neuron.LIFNode(tau=3.0, decay_input=False, v_reset=v_reset),
+        layer.Linear(8, 5),
+        neuron.ParametricLIFNode(init_tau=2.5, v_reset=v_reset),
+        layer.Linear(5, 4),
+        neuron.LIFNode(tau=1.5, v_threshold=0.5, v_reset=v_reset),
+    )
 
 
 def conv() -> nn.Module:
     return nn.Sequential(
-        layer.Conv2d(2, 4, 3, padding=1), neuron.IFNode(), layer.AvgPool2d(2),
-        layer.Conv2d(4, 4, 3, stride=1, padding=(1, 0), groups=2, bias=False), neuron.LIFNode(tau=2.0),
-        layer.AvgPool2d(2, divisor_override=1), layer.Flatten(), layer.Linear(8, 6), neuron.LIFNode(v_reset=None),
-        Scale(torch.linspace(0.5, 2.0, 6)), neuron.IFNode(v_threshold=0.8),
-    )  # fmt: skip
+        layer.Conv2d(2, 4, 3, padding=1),
+        neuron.IFNode(),
+        layer.AvgPool2d(2),
+        layer.Conv2d(4, 4, 3, stride=1, padding=(1, 0), groups=2, bias=False),
+        neuron.LIFNode(tau=2.0),
+        layer.AvgPool2d(2, divisor_override=1),
+        layer.Flatten(),
+        layer.Linear(8, 6),
+        neuron.LIFNode(v_reset=None),
+        Scale(torch.linspace(0.5, 2.0, 6)),
+        neuron.IFNode(v_threshold=0.8),
+    )
 
 
 def conv1d() -> nn.Module:
     return nn.Sequential(
-        layer.Conv1d(3, 4, 3, padding=1), neuron.LIFNode(tau=2.0), layer.Conv1d(4, 2, 3, stride=2, dilation=1),
-        neuron.IFNode(), layer.Flatten(), layer.Linear(6, 4), neuron.LIFNode(),
-    )  # fmt: skip
+        layer.Conv1d(3, 4, 3, padding=1),
+        neuron.LIFNode(tau=2.0),
+        layer.Conv1d(4, 2, 3, stride=2, dilation=1),
+        neuron.IFNode(),
+        layer.Flatten(),
+        layer.Linear(6, 4),
+        neuron.LIFNode(),
+    )
 
 
 def recurrent() -> nn.Module:
     return nn.Sequential(
-        layer.Linear(6, 8), layer.LinearRecurrentContainer(neuron.LIFNode(tau=2.0), 8, 8),
-        layer.Linear(8, 5, bias=False), layer.LinearRecurrentContainer(neuron.IFNode(v_reset=None), 5, 5, bias=False),
-        layer.Linear(5, 4), layer.ElementWiseRecurrentContainer(neuron.LIFNode(tau=3.0), lambda y, x: x + y),
-    )  # fmt: skip
+        layer.Linear(6, 8),
+        layer.LinearRecurrentContainer(neuron.LIFNode(tau=2.0), 8, 8),
+        layer.Linear(8, 5, bias=False),
+        layer.LinearRecurrentContainer(neuron.IFNode(v_reset=None), 5, 5, bias=False),
+        layer.Linear(5, 4),
+        layer.ElementWiseRecurrentContainer(neuron.LIFNode(tau=3.0), lambda y, x: x + y),
+    )
 
 
 def recurrent_conv() -> nn.Module:
     return nn.Sequential(
         layer.Conv2d(2, 3, 3, padding=1),
         layer.ElementWiseRecurrentContainer(neuron.IFNode(), ScaledFeedback(torch.rand(3, 1, 1) - 0.5)),
-        layer.Flatten(), layer.Linear(3 * 4 * 4, 4), neuron.LIFNode(),
-    )  # fmt: skip
+        layer.Flatten(),
+        layer.Linear(3 * 4 * 4, 4),
+        neuron.LIFNode(),
+    )
 
 
 class Skip(nn.Module):
@@ -176,11 +199,15 @@ def test_dtype_and_state_of_the_original_are_untouched(dtype):
 
 def test_neuron_parameters_at_dt():
     net = nn.Sequential(
-        layer.Linear(3, 3), neuron.IFNode(v_threshold=0.7, v_reset=-0.2),
-        layer.Linear(3, 3), neuron.LIFNode(tau=4.0, decay_input=True, v_reset=0.1),
-        layer.Linear(3, 3), neuron.LIFNode(tau=5.0, decay_input=False),
-        layer.Linear(3, 3), neuron.ParametricLIFNode(init_tau=3.0),
-    )  # fmt: skip
+        layer.Linear(3, 3),
+        neuron.IFNode(v_threshold=0.7, v_reset=-0.2),
+        layer.Linear(3, 3),
+        neuron.LIFNode(tau=4.0, decay_input=True, v_reset=0.1),
+        layer.Linear(3, 3),
+        neuron.LIFNode(tau=5.0, decay_input=False),
+        layer.Linear(3, 3),
+        neuron.ParametricLIFNode(init_tau=3.0),
+    )
     graph = export_to_nir(net, torch.rand(1, 3), dt=1e-3)
     nodes = graph.nodes
     assert isinstance(nodes["1"], nir.IF)
@@ -236,7 +263,11 @@ def test_recurrent_container_as_a_cycle():
     torch.manual_seed(0)
     rnn = layer.LinearRecurrentContainer(neuron.LIFNode(), 4, 4)
     graph = export_to_nir(nn.Sequential(rnn), torch.rand(1, 4))
-    assert {("0.input_weight", "0.neuron"), ("0.neuron", "0.recurrent_weight"), ("0.recurrent_weight", "0.neuron")} <= set(graph.edges)
+    assert {
+        ("0.input_weight", "0.neuron"),
+        ("0.neuron", "0.recurrent_weight"),
+        ("0.recurrent_weight", "0.neuron"),
+    } <= set(graph.edges)
     w = rnn.rc.weight.detach().numpy()
     np.testing.assert_array_equal(graph.nodes["0.input_weight"].weight, w[:, :4])
     np.testing.assert_array_equal(graph.nodes["0.recurrent_weight"].weight, w[:, 4:])
@@ -247,7 +278,9 @@ def test_element_wise_feedback_nodes():
     vector = nn.Sequential(layer.ElementWiseRecurrentContainer(neuron.IFNode(), lambda y, x: x + y))
     graph = export_to_nir(vector, torch.rand(1, 3))
     np.testing.assert_array_equal(graph.nodes["0.recurrent_weight"].weight, np.eye(3))
-    maps = nn.Sequential(layer.ElementWiseRecurrentContainer(neuron.IFNode(), ScaledFeedback(torch.tensor(0.5))))
+    maps = nn.Sequential(
+        layer.ElementWiseRecurrentContainer(neuron.IFNode(), ScaledFeedback(torch.tensor(0.5)))
+    )
     graph = export_to_nir(maps, torch.rand(1, 2, 3))
     assert isinstance(graph.nodes["0.recurrent_weight"], nir.Scale)
     np.testing.assert_array_equal(graph.nodes["0.recurrent_weight"].scale, np.full((2, 3), 0.5, np.float32))
@@ -269,7 +302,9 @@ def test_self_loop_imports_as_element_wise_recurrence():
 
 
 def test_identity_modules_are_left_out():
-    net = nn.Sequential(layer.Linear(3, 3), nn.Dropout(0.5), layer.Dropout(0.2), nn.Identity(), neuron.IFNode())
+    net = nn.Sequential(
+        layer.Linear(3, 3), nn.Dropout(0.5), layer.Dropout(0.2), nn.Identity(), neuron.IFNode()
+    )
     graph = export_to_nir(net, torch.rand(1, 3))
     assert ("0", "4") in graph.edges and len(graph.nodes) == 4
 
@@ -295,3 +330,29 @@ def test_nested_subgraphs_are_inlined():
     net = import_from_nir(graph)
     assert [type(m).__name__ for m in net] == ["Linear", "LIFNode"]
     assert list(dict(net.named_children())) == ["fc", "block_lif"]
+
+
+@needs_cuba
+@pytest.mark.parametrize("v_reset", [0.0, -0.2, None])
+@pytest.mark.parametrize("dt", [1e-4, 5e-4])
+def test_cuba_lif_round_trip(v_reset, dt):
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Linear(5, 6),
+        CUBA(c_decay=0.6, v_decay=0.8, v_reset=v_reset),
+        layer.Linear(6, 4),
+        layer.LinearRecurrentContainer(CUBA(c_decay=0.3, v_decay=0.5, v_threshold=1.0), 4, 4),
+    )
+    reference(excite(net, mean=1.0, std=1.0))  # current-based: milder weights
+    x_seq = torch.rand(T, 3, 5)
+    graph = export_quietly(net, x_seq[0], dt=dt)
+    node = graph.nodes["1"]
+    np.testing.assert_allclose(node.tau_syn, dt / 0.4)
+    np.testing.assert_allclose(node.tau_mem, dt / 0.2)
+    np.testing.assert_allclose(node.w_in, 1 / 0.4)
+    np.testing.assert_allclose(node.r, 1 / 0.2)
+    copy = reference(import_from_nir(graph, dt=dt))
+    assert copy[1].c_decay == pytest.approx(0.6) and copy[1].v_decay == pytest.approx(0.8)
+    expected = run_steps(net, x_seq)
+    assert_spiking(expected)
+    assert torch.equal(run_steps(copy, x_seq), expected)

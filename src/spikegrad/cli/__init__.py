@@ -24,8 +24,8 @@ from typing import NoReturn
 import spikegrad
 
 #: The modules of this package that add a subcommand, in the order ``--help`` lists them
-#: (train, compare, list, plot, bench, eval).
-SUBCOMMANDS = ("train", "compare", "catalogue", "plot", "bench", "eval")
+#: (train, compare, list, plot, bench, eval, export).
+SUBCOMMANDS = ("train", "compare", "catalogue", "plot", "bench", "eval", "export")
 
 #: Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130

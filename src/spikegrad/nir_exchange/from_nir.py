@@ -114,7 +114,9 @@ def _read(graph_or_path: Any) -> Any:
             raise FileNotFoundError(f"import_from_nir: no NIR file at {path}")
         return ir.read(path)
     if not isinstance(graph_or_path, ir.NIRGraph):
-        raise TypeError(f"import_from_nir expects a nir.NIRGraph or a file path, got {type(graph_or_path).__name__}")
+        raise TypeError(
+            f"import_from_nir expects a nir.NIRGraph or a file path, got {type(graph_or_path).__name__}"
+        )
     return graph_or_path
 
 
@@ -218,7 +220,7 @@ class _Wiring:
         """The module nodes, each after its inputs (Kahn's algorithm, ties in file order)."""
         names = [n for n in self.nodes if n not in self.absorbed and n not in (self.input, self.output)]
         pending = {n: set(self.preds(n)) - {self.input} for n in names}
-        for name, preds in pending.items():
+        for name in pending:
             if not self.preds(name):
                 raise ValueError(f"import_from_nir: node {name!r} has no input edge")
         done: list[str] = []
@@ -251,7 +253,10 @@ class _Wiring:
         w_rec = _tensor(feedback.weight, dtype)
         n = w_rec.shape[0]
         if w_rec.shape != (n, n):
-            raise ValueError(f"import_from_nir: the feedback weight {recurrence.feedback!r} must be square, got {tuple(w_rec.shape)}")
+            raise ValueError(
+                f"import_from_nir: the feedback weight {recurrence.feedback!r} must be square, "
+                f"got {tuple(w_rec.shape)}"
+            )
         folded = self.nodes[recurrence.folded_input] if recurrence.folded_input is not None else None
         w_in = _tensor(folded.weight, dtype) if folded is not None else torch.eye(n, dtype=dtype)
         biases = [_tensor(node.bias, dtype) for node in (folded, feedback) if isinstance(node, ir.Affine)]
@@ -273,12 +278,14 @@ class _Wiring:
         wanted = [self.module_name(n) for n in modules]
         names = dict(zip(modules, _module_names(wanted, reserved={GraphNetwork.INPUT}), strict=True))
         order = list(modules)
-        chain = all(
-            self.preds(name) == [order[i - 1] if i else self.input] and self.succs(name) == [
-                order[i + 1] if i + 1 < len(order) else self.output
-            ]
-            for i, name in enumerate(order)
-        ) and self.succs(self.input) == order[:1]
+        chain = (
+            all(
+                self.preds(name) == [order[i - 1] if i else self.input]
+                and self.succs(name) == [order[i + 1] if i + 1 < len(order) else self.output]
+                for i, name in enumerate(order)
+            )
+            and self.succs(self.input) == order[:1]
+        )
         if chain and order:
             return nn.Sequential(OrderedDict((names[n], m) for n, m in modules.items()))
 
@@ -309,7 +316,7 @@ def _flatten(graph: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         entries = [f"{name}.{n}" for n, v in inner_nodes.items() if isinstance(v, ir.Input)]
         exits = [f"{name}.{n}" for n, v in inner_nodes.items() if isinstance(v, ir.Output)]
         nodes.update({f"{name}.{n}": v for n, v in inner_nodes.items()})
-        outer = []
+        outer: list[tuple[str, str]] = []
         for a, b in edges:
             sources = exits if a == name else [a]
             targets = entries if b == name else [b]
@@ -405,17 +412,26 @@ def _layer(node: Any, name: str, dtype: torch.dtype) -> nn.Module:
         groups = _ints(node.groups)
         conv = layer.Conv1d if isinstance(node, ir.Conv1d) else layer.Conv2d
         module = conv(
-            weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]), stride=_ints(node.stride),
-            padding=_ints(node.padding), dilation=_ints(node.dilation), groups=groups, bias=True, dtype=dtype,
-        )  # fmt: skip
+            weight.shape[1] * groups,
+            weight.shape[0],
+            tuple(weight.shape[2:]),  # type: ignore[arg-type]
+            stride=_ints(node.stride),
+            padding=_ints(node.padding),
+            dilation=_ints(node.dilation),
+            groups=groups,
+            bias=True,
+            dtype=dtype,
+        )
         module.weight = nn.Parameter(weight)
         module.bias = nn.Parameter(_tensor(node.bias, dtype))
         return module
     if isinstance(node, ir.AvgPool2d | ir.SumPool2d):
         return layer.AvgPool2d(
-            _ints(node.kernel_size), _ints(node.stride), _ints(node.padding),
+            _ints(node.kernel_size),
+            _ints(node.stride),
+            _ints(node.padding),
             divisor_override=1 if isinstance(node, ir.SumPool2d) else None,
-        )  # fmt: skip
+        )
     if isinstance(node, ir.Flatten):
         start, end = int(node.start_dim), int(node.end_dim)
         return layer.Flatten(start + 1 if start >= 0 else start, end + 1 if end >= 0 else end)

@@ -110,8 +110,9 @@ class GraphNetwork(nn.Module):
     #: The name of the network's input among the nodes' inputs.
     INPUT = "input"
 
-    def __init__(self, nodes: Mapping[str, nn.Module], inputs: Mapping[str, Sequence[str]],
-                 output: Sequence[str]) -> None:
+    def __init__(
+        self, nodes: Mapping[str, nn.Module], inputs: Mapping[str, Sequence[str]], output: Sequence[str]
+    ) -> None:
         super().__init__()
         self.nodes = nn.ModuleDict(dict(nodes))
         known = {self.INPUT}

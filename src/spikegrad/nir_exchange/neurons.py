@@ -140,8 +140,9 @@ def _reset_fields(module: Any, shape: tuple[int, ...]) -> dict[str, Any]:
 
 
 def _if_to_nir(module: Any, shape: tuple[int, ...], dt: float) -> Any:
-    return nir().IF(r=_full(shape, 1.0 / dt), v_threshold=_full(shape, module.v_threshold),
-                    **_reset_fields(module, shape))
+    return nir().IF(
+        r=_full(shape, 1.0 / dt), v_threshold=_full(shape, module.v_threshold), **_reset_fields(module, shape)
+    )
 
 
 def _lif_to_nir(module: Any, shape: tuple[int, ...], dt: float) -> Any:
@@ -215,7 +216,9 @@ def neuron_from_nir(node: Any, name: str, dt: float) -> neuron.BaseNode:
     v_threshold = values.uniform("v_threshold")
     kind = type(node).__name__
     if kind == "IF":
-        values.expect("r", 1.0 / dt, f"IFNode adds its input once per step: r = 1/dt = {1.0 / dt:g} at dt = {dt:g}")
+        values.expect(
+            "r", 1.0 / dt, f"IFNode adds its input once per step: r = 1/dt = {1.0 / dt:g} at dt = {dt:g}"
+        )
         return neuron.IFNode(v_threshold=v_threshold, v_reset=v_reset)
     if kind == "LIF":
         tau = values.uniform("tau") / dt
@@ -224,7 +227,11 @@ def neuron_from_nir(node: Any, name: str, dt: float) -> neuron.BaseNode:
                 f"NIR node {name!r} (LIF): tau / dt = {tau:g} steps at dt = {dt:g}; LIFNode needs more "
                 "than 1 step (import with a smaller dt)"
             )
-        values.expect("v_leak", 0.0 if soft else float(v_reset), "LIFNode leaks towards v_reset (0 for a soft reset)")
+        values.expect(
+            "v_leak",
+            0.0 if v_reset is None else v_reset,
+            "LIFNode leaks towards v_reset (0 for a soft reset)",
+        )
         r = values.uniform("r")
         if _close(r, 1.0):
             decay_input = True
@@ -251,7 +258,9 @@ def neuron_from_nir(node: Any, name: str, dt: float) -> neuron.BaseNode:
                     "CUBALIFNode's decay 1 - dt/tau would be negative"
                 )
         values.expect("r", tau_mem / dt, "CUBALIFNode adds the current to v as it is: r = tau_mem/dt")
-        values.expect("w_in", tau_syn / dt, "CUBALIFNode adds its input to the current as it is: w_in = tau_syn/dt")
+        values.expect(
+            "w_in", tau_syn / dt, "CUBALIFNode adds its input to the current as it is: w_in = tau_syn/dt"
+        )
         values.expect("v_leak", 0.0, "CUBALIFNode's potential decays towards 0")
         return cuba(  # type: ignore[no-any-return]
             c_decay=1.0 - dt / tau_syn,
@@ -287,7 +296,9 @@ class _NodeValues:
     def expect(self, field: str, expected: float, why: str) -> None:
         value = self.uniform(field)
         if not _close(value, expected):
-            raise ValueError(f"NIR node {self.name!r} ({self.kind}): {field} = {value:g}, expected {expected:g} ({why})")
+            raise ValueError(
+                f"NIR node {self.name!r} ({self.kind}): {field} = {value:g}, expected {expected:g} ({why})"
+            )
 
     def soft_reset(self) -> bool:
         value = (getattr(self.node, "metadata", None) or {}).get(RESET_KEY)

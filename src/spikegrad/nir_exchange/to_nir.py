@@ -23,6 +23,7 @@ from torch import Tensor, fx, nn
 from .. import functional, layer
 from ..base import StepModule
 from ..layer.container import MultiStepContainer, SeqToANNContainer, StepModeContainer
+from ..neuron import BaseNode
 from ._nir import nir
 from .modules import GraphNetwork, Scale, ScaledFeedback
 from .neurons import check_dt, check_neuron, is_neuron, neuron_to_nir, warn_soft_reset
@@ -101,7 +102,9 @@ def export_to_nir(
     if not isinstance(net, nn.Module):
         raise TypeError(f"export_to_nir: net must be a torch.nn.Module, got {type(net).__name__}")
     if not isinstance(example_input, Tensor) or not example_input.is_floating_point():
-        raise TypeError(f"export_to_nir: example_input must be a floating-point tensor, got {example_input!r}")
+        raise TypeError(
+            f"export_to_nir: example_input must be a floating-point tensor, got {example_input!r}"
+        )
     ir = nir()
     work = _inference_copy(net)
     multi_step = any(isinstance(m, StepModule) and m.step_mode == "m" for m in work.modules())
@@ -133,7 +136,7 @@ def _inference_copy(net: nn.Module) -> nn.Module:
     work = copy.deepcopy(net).eval()
     functional.reset_net(work)
     for module in work.modules():
-        if is_neuron(module):
+        if isinstance(module, BaseNode):
             module.backend = "reference"
     return work
 
@@ -177,7 +180,12 @@ def _record_shapes(traced: fx.GraphModule, example_input: Tensor) -> _Shapes:
     shapes = _Shapes()
 
     def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        if id(module) not in shapes.by_module and args and isinstance(args[0], Tensor) and isinstance(output, Tensor):
+        if (
+            id(module) not in shapes.by_module
+            and args
+            and isinstance(args[0], Tensor)
+            and isinstance(output, Tensor)
+        ):
             shapes.by_module[id(module)] = (tuple(args[0].shape), tuple(output.shape))
 
     handles = [m.register_forward_hook(hook) for m in traced.modules() if m is not traced]
@@ -206,7 +214,9 @@ class _Fragment:
 class _GraphBuilder:
     """Turns the traced network into NIR nodes and edges."""
 
-    def __init__(self, traced: fx.GraphModule, root: nn.Module, shapes: _Shapes, leading: int, dt: float) -> None:
+    def __init__(
+        self, traced: fx.GraphModule, root: nn.Module, shapes: _Shapes, leading: int, dt: float
+    ) -> None:
         self.traced, self.traced_root, self.shapes, self.leading, self.dt = traced, root, shapes, leading, dt
         self.nodes: dict[str, Any] = {}
         self.edges: list[tuple[str, str]] = []
@@ -268,7 +278,9 @@ class _GraphBuilder:
     def _sources_of_output(self, node: fx.Node, sources: dict[fx.Node, list[str]]) -> list[str]:
         result = node.args[0]
         if not isinstance(result, fx.Node):
-            raise ValueError("export_to_nir: the forward must return one tensor (NIR graphs have one output here)")
+            raise ValueError(
+                "export_to_nir: the forward must return one tensor (NIR graphs have one output here)"
+            )
         return sources[result]
 
     def _connect(self, sources: list[str], target: str) -> None:
@@ -276,8 +288,8 @@ class _GraphBuilder:
             edge = (source, target)
             if edge in self.edges:
                 raise ValueError(
-                    f"export_to_nir: the output of {source} reaches {target} twice (x + x); NIR sums distinct "
-                    "edges only: multiply by 2 with nir_exchange.Scale instead"
+                    f"export_to_nir: the output of {source} reaches {target} twice (x + x); NIR sums "
+                    "distinct edges only: multiply by 2 with nir_exchange.Scale instead"
                 )
             self.edges.append(edge)
 
@@ -350,15 +362,15 @@ class _GraphBuilder:
                 edges.append((fragments[i - 1].exit, fragment.entry))
         return _Fragment(nodes, edges, fragments[0].entry, fragments[-1].exit)
 
-    def _recurrent_neuron(self, container: nn.Module, path: str, name: str) -> tuple[Any, tuple[int, ...], str]:
+    def _recurrent_neuron(self, container: Any, path: str, name: str) -> tuple[Any, tuple[int, ...], str]:
         sub = container.sub_module
         sub_path = f"{path}.sub_module"
         if not is_neuron(sub):
             raise ValueError(
-                f"{path} ({type(container).__name__}) wraps {type(sub).__name__}; NIR's recurrent form is one "
-                "layer of neurons (IF, LIF, CubaLIF) whose output comes back through a weight node"
+                f"{path} ({type(container).__name__}) wraps {type(sub).__name__}; NIR's recurrent form "
+                "is one layer of neurons (IF, LIF, CubaLIF) whose output comes back through a weight node"
             )
-        in_shape, out_shape = self.shapes.of(sub, sub_path)
+        _, out_shape = self.shapes.of(sub, sub_path)
         shape = out_shape[1:]  # the container runs its neurons one step at a time: [N, *shape]
         if sub.v_reset is None:
             self.soft_reset.append(sub_path)
@@ -400,11 +412,15 @@ class _GraphBuilder:
             scale = torch.ones(shape, dtype=torch.float64)
         rec_name = f"{name}.recurrent_weight"
         # Vectors: a diagonal Linear, which every NIR reader takes in a cycle; else a Scale.
-        feedback = ir.Linear(weight=np.diag(_array(scale))) if len(shape) == 1 else ir.Scale(scale=_array(scale))
+        feedback = (
+            ir.Linear(weight=np.diag(_array(scale))) if len(shape) == 1 else ir.Scale(scale=_array(scale))
+        )
         nodes = {neuron_name: neuron_node, rec_name: feedback}
         return _Fragment(nodes, [(neuron_name, rec_name), (rec_name, neuron_name)], neuron_name, neuron_name)
 
-    def _node(self, module: nn.Module, path: str, sample_in: tuple[int, ...], sample_out: tuple[int, ...]) -> Any:
+    def _node(
+        self, module: nn.Module, path: str, sample_in: tuple[int, ...], sample_out: tuple[int, ...]
+    ) -> Any:
         ir = nir()
         if is_neuron(module):
             return neuron_to_nir(module, path, sample_out, self.dt)
@@ -449,21 +465,31 @@ def _conv(module: nn.Conv1d | nn.Conv2d, path: str, sample_in: tuple[int, ...]) 
     ir = nir()
     if module.padding_mode != "zeros":
         raise ValueError(
-            f"{path} ({type(module).__name__}) pads with {module.padding_mode!r}; NIR's convolutions pad with zeros"
+            f"{path} ({type(module).__name__}) pads with {module.padding_mode!r}; NIR's convolutions "
+            "pad with zeros"
         )
     weight = _dense(_effective_weight(module), int(module.groups))
     bias = _array(module.bias) if module.bias is not None else np.zeros(weight.shape[0], dtype=weight.dtype)
     padding: Any = module.padding if isinstance(module.padding, str) else tuple(module.padding)
     if isinstance(module, nn.Conv1d):
         return ir.Conv1d(
-            input_shape=int(sample_in[-1]), weight=weight, stride=int(module.stride[0]),
+            input_shape=int(sample_in[-1]),
+            weight=weight,
+            stride=int(module.stride[0]),
             padding=padding if isinstance(padding, str) else int(padding[0]),
-            dilation=int(module.dilation[0]), groups=1, bias=bias,
-        )  # fmt: skip
+            dilation=int(module.dilation[0]),
+            groups=1,
+            bias=bias,
+        )
     return ir.Conv2d(
-        input_shape=tuple(int(n) for n in sample_in[-2:]), weight=weight, stride=tuple(module.stride),
-        padding=padding, dilation=tuple(module.dilation), groups=1, bias=bias,
-    )  # fmt: skip
+        input_shape=tuple(int(n) for n in sample_in[-2:]),
+        weight=weight,
+        stride=tuple(module.stride),
+        padding=padding,
+        dilation=tuple(module.dilation),
+        groups=1,
+        bias=bias,
+    )
 
 
 def _dense(weight: np.ndarray, groups: int) -> np.ndarray:
@@ -508,7 +534,9 @@ def _avg_pool(module: nn.AvgPool2d, path: str) -> Any:
 def _flatten(module: nn.Flatten, path: str, sample_in: tuple[int, ...]) -> Any:
     ir = nir()
     if module.start_dim == 0:
-        raise ValueError(f"{path} (Flatten) flattens the batch dimension (start_dim=0); NIR flattens within a sample")
+        raise ValueError(
+            f"{path} (Flatten) flattens the batch dimension (start_dim=0); NIR flattens within a sample"
+        )
     # torch counts the batch dimension, NIR does not.
     start = module.start_dim - 1 if module.start_dim > 0 else module.start_dim
     end = module.end_dim - 1 if module.end_dim > 0 else module.end_dim
@@ -527,7 +555,9 @@ _MAPPED = (
 def _unsupported_message(module: nn.Module, path: str) -> str:
     kind = type(module).__name__
     if isinstance(module, nn.modules.pooling._MaxPoolNd):
-        need = "NIR has no max-pooling node (its pooling nodes are AvgPool2d and SumPool2d): use layer.AvgPool2d"
+        need = (
+            "NIR has no max-pooling node (its pooling nodes are AvgPool2d and SumPool2d): use layer.AvgPool2d"
+        )
     elif isinstance(module, nn.modules.batchnorm._BatchNorm):
         need = (
             "NIR has no batch-norm node: fold it into the convolution before it "
