@@ -28,8 +28,10 @@ def Tent(x: torch.Tensor, width: float = 1.0) -> torch.Tensor:
 def main(tiny: bool = False) -> float:
     torch.manual_seed(0)
     digits = load_digits()
-    x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16
-    y = torch.tensor(digits.target)
+    # a shuffled split: the last 297 images are the test set
+    order = torch.randperm(len(digits.target), generator=torch.Generator().manual_seed(0))
+    x = torch.tensor(digits.images, dtype=torch.float32)[order].unsqueeze(1) / 16
+    y = torch.tensor(digits.target)[order]
     T, epochs, n_train = (2, 1, 100) if tiny else (4, 4, 1500)
 
     def spiking() -> nn.Module:
@@ -64,6 +66,8 @@ def main(tiny: bool = False) -> float:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="a few batches only (a smoke run)")
     main(parser.parse_args().tiny)

@@ -1,7 +1,7 @@
-"""A spiking MLP on scikit-learn's bundled digits: Poisson spikes in, firing rates out.
+"""A spiking MLP on scikit-learn's bundled digits: Poisson spikes in, a time-averaged readout out.
 
-    python examples/digits_mlp.py            # about 95 % test accuracy in a few seconds
-    python examples/digits_mlp.py --tiny     # a smoke run (what the tests execute)
+python examples/digits_mlp.py            # about 96 % test accuracy after 8 epochs
+python examples/digits_mlp.py --tiny     # a smoke run (what the tests execute)
 """
 
 from __future__ import annotations
@@ -19,40 +19,41 @@ from spikegrad import encoding, functional, layer, neuron, surrogate
 def main(tiny: bool = False) -> float:
     torch.manual_seed(0)
     digits = load_digits()
-    x = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16  # [N, 1, 8, 8] in [0, 1]
-    y = torch.tensor(digits.target)
-    T, epochs, n_train = (4, 1, 200) if tiny else (8, 5, 1500)
+    order = torch.randperm(len(digits.target), generator=torch.Generator().manual_seed(0))
+    x = torch.tensor(digits.images, dtype=torch.float32)[order].reshape(-1, 64) / 16  # [N, 64] in [0, 1]
+    y = torch.tensor(digits.target)[order]
+    T, epochs, n_train = (4, 1, 200) if tiny else (8, 8, 1500)  # the last 297 images are the test set
 
     net = nn.Sequential(
-        layer.Flatten(),
-        layer.Linear(64, 128),
+        layer.Linear(64, 256),
         neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan()),
-        layer.Linear(128, 10),
-        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan()),
+        layer.Linear(256, 10),  # the readout: its outputs averaged over time are the class scores
     )
     functional.set_step_mode(net, "m")  # every layer takes [T, N, ...]
     encoder = encoding.PoissonEncoder()
-    optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
 
-    def firing_rate(images: torch.Tensor) -> torch.Tensor:
-        rate = net(encoder(images.expand(T, *images.shape))).mean(0)  # [N, 10]
+    def scores(images: torch.Tensor) -> torch.Tensor:
+        out = net(encoder(images.expand(T, *images.shape))).mean(0)  # Poisson spikes in, [N, 10] out
         functional.reset_net(net)  # the next batch starts from rest
-        return rate
+        return out
 
     accuracy = 0.0
     for epoch in range(epochs):
-        for i in range(0, n_train, 50):
-            loss = F.mse_loss(firing_rate(x[i : i + 50]), F.one_hot(y[i : i + 50], 10).float())
+        for i in range(0, n_train, 32):
+            loss = F.cross_entropy(scores(x[i : i + 32]), y[i : i + 32])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            accuracy = (firing_rate(x[1500:]).argmax(1) == y[1500:]).float().mean().item()
+            accuracy = (scores(x[1500:]).argmax(1) == y[1500:]).float().mean().item()
         print(f"epoch {epoch}: loss {loss.item():.4f}, test accuracy {accuracy:.1%}")
     return accuracy
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="a few batches only (a smoke run)")
     main(parser.parse_args().tiny)

@@ -23,8 +23,10 @@ from spikegrad import encoding, functional, layer, monitor, neuron
 def main(tiny: bool = False) -> dict[str, float]:
     torch.manual_seed(0)
     digits = load_digits()
-    x = torch.tensor(digits.images, dtype=torch.float32).reshape(-1, 64) / 16
-    y = torch.tensor(digits.target)
+    # a shuffled split: the last 297 images are the test set
+    order = torch.randperm(len(digits.target), generator=torch.Generator().manual_seed(0))
+    x = torch.tensor(digits.images, dtype=torch.float32)[order].reshape(-1, 64) / 16
+    y = torch.tensor(digits.target)[order]
     T, epochs, n_train = (4, 2, 100) if tiny else (8, 4, 1500)
     net = nn.Sequential(
         layer.Linear(64, 128), neuron.LIFNode(), layer.Linear(128, 64), neuron.LIFNode(),
@@ -57,6 +59,8 @@ def main(tiny: bool = False) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="a few batches only (a smoke run)")
     main(parser.parse_args().tiny)

@@ -26,25 +26,32 @@ from spikegrad.nir_exchange import export_to_nir, import_from_nir
 def main(tiny: bool = False, out: Path | None = None) -> bool:
     torch.manual_seed(0)
     digits = load_digits()
-    x = torch.tensor(digits.images, dtype=torch.float32).reshape(-1, 64) / 16
-    y = torch.tensor(digits.target)
+    # a shuffled split: the last 297 images are the test set
+    order = torch.randperm(len(digits.target), generator=torch.Generator().manual_seed(0))
+    x = torch.tensor(digits.images, dtype=torch.float32)[order].reshape(-1, 64) / 16
+    y = torch.tensor(digits.target)[order]
     T, n_train = (4, 200) if tiny else (8, 1500)
-    net = nn.Sequential(layer.Linear(64, 64), neuron.LIFNode(tau=2.0), layer.Linear(64, 10), neuron.LIFNode(tau=2.0))
+    net = nn.Sequential(
+        layer.Linear(64, 128), neuron.LIFNode(tau=2.0), layer.Linear(128, 10), neuron.LIFNode(tau=2.0)
+    )
     functional.set_step_mode(net, "m")
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
     encoder = encoding.PoissonEncoder()
-    for i in range(0, n_train, 50):  # one epoch: enough for a network worth exporting
-        rate = net(encoder(x[i : i + 50].expand(T, -1, -1))).mean(0)
-        functional.reset_net(net)
-        loss = F.mse_loss(rate, F.one_hot(y[i : i + 50], 10).float())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    for _ in range(1 if tiny else 4):
+        for i in range(0, n_train, 32):
+            rate = net(encoder(x[i : i + 32].expand(T, -1, -1))).mean(0)  # output firing rates
+            functional.reset_net(net)
+            loss = F.cross_entropy(10 * rate, y[i : i + 32])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
 
     path = out or Path(tempfile.mkdtemp()) / "digits.nir"
     spikes_in = encoder(x[1500:].expand(T, -1, -1))  # [T, N, 64]
     graph = export_to_nir(net, spikes_in, save_path=path)  # dt = 1e-4 s, as SpikingJelly and snnTorch read it
-    print(f"wrote {path}: " + ", ".join(f"{name} ({type(node).__name__})" for name, node in graph.nodes.items()))
+    print(
+        f"wrote {path}: " + ", ".join(f"{name} ({type(node).__name__})" for name, node in graph.nodes.items())
+    )
 
     copy = import_from_nir(path, step_mode="m")
     with torch.no_grad():
@@ -69,8 +76,12 @@ def main(tiny: bool = False, out: Path | None = None) -> bool:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="a few batches only (a smoke run)")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the NIR file (default: a temp dir)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where to write the NIR file (default: a temp dir)"
+    )
     args = parser.parse_args()
     main(args.tiny, args.out)

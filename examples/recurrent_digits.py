@@ -23,14 +23,18 @@ from spikegrad import functional, layer, neuron, surrogate
 def main(tiny: bool = False) -> float:
     torch.manual_seed(0)
     digits = load_digits()
+    # a shuffled split: the last 297 images are the test set
+    order = torch.randperm(len(digits.target), generator=torch.Generator().manual_seed(0))
     # [N, 8 rows, 8 pixels] -> time-major sequences [T = 8 rows, N, 8 pixels]
-    x = torch.tensor(digits.images, dtype=torch.float32).permute(1, 0, 2) / 16
-    y = torch.tensor(digits.target)
+    x = torch.tensor(digits.images, dtype=torch.float32)[order].permute(1, 0, 2) / 16
+    y = torch.tensor(digits.target)[order]
     epochs, n_train, hidden = (1, 100, 32) if tiny else (8, 1500, 128)
 
     net = nn.Sequential(
         layer.Linear(8, hidden),
-        layer.LinearRecurrentContainer(neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan()), hidden, hidden),
+        layer.LinearRecurrentContainer(
+            neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan()), hidden, hidden
+        ),
         layer.Linear(hidden, 10),
     )
     functional.set_step_mode(net, "m")  # the container loops over the 8 steps itself
@@ -55,6 +59,8 @@ def main(tiny: bool = False) -> float:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tiny", action="store_true", help="a few batches only (a smoke run)")
     main(parser.parse_args().tiny)

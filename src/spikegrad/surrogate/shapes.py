@@ -203,7 +203,7 @@ class LeakyKReLU(Surrogate):
 
 class PiecewiseLeakyReLU(Surrogate):
     r"""Piecewise leaky ReLU. ``g' = 1/(2w)`` on ``|x| <= w`` (inclusive), ``c`` elsewhere;
-    ``g = c x + c w`` (x < -w), ``x/(2w) + 1/2`` (|x| <= w), ``c x - c w + 1`` (x > w).
+    ``g = c x + c w`` (x < -w), ``x/(2w) + 1/2`` (``|x| <= w``), ``c x - c w + 1`` (x > w).
 
     Peak ``max(1/(2w), c)``; area 1 if ``c = 0``, else infinite. Default ``w=0.5``
     (SpikingJelly: 1, peak 0.5).

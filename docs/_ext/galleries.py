@@ -1,0 +1,159 @@
+"""Sphinx extension: the surrogate and neuron galleries, drawn from the library at build time.
+
+On ``builder-inited`` it writes ``generated/surrogates.md`` and ``generated/neurons.md`` with
+their figures (``generated/img``). Both enumerate what the library has when the docs are
+built: every built-in surrogate of :func:`spikegrad.surrogate.builtins` and every neuron
+class exported by :mod:`spikegrad.neuron`, so a new shape or neuron appears without editing
+the docs. A neuron that cannot be built at its defaults fails the build with a message that
+says where to give it arguments (:data:`NEURON_ARGUMENTS`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+
+#: Constructor arguments for neurons whose defaults do not make a readable trace (or that
+#: have required arguments). Empty while every neuron draws at its defaults.
+NEURON_ARGUMENTS: dict[str, dict[str, Any]] = {}
+
+#: Time steps of the neuron gallery's input current.
+STEPS = 60
+
+
+def surrogate_page(out: Path) -> str:
+    from spikegrad import surrogate
+    from spikegrad.plot import plot_gallery
+    from spikegrad.surrogate.table import catalogue_rows
+
+    classes = surrogate.builtins()
+    paths = plot_gallery(out / "img" / "surrogates", classes)
+    rows = {row.name: row for row in catalogue_rows(classes)}
+    lines = [
+        "# Surrogate gallery",
+        "",
+        f"Every built-in surrogate ({len(classes)}), drawn at its defaults when these pages were built",
+        "(`spikegrad.plot.plot_surrogate`): the spike the neuron emits (dashed), the smooth",
+        "primitive `g` returned when `spiking=False`, and the surrogate gradient `g'` that the",
+        "backward pass uses. `spikegrad plot NAME` draws the same figure from the shell.",
+        "",
+    ]
+    for cls, path in zip(classes, paths, strict=True):
+        row = rows[cls.__name__]
+        summary = inspect.getdoc(cls).splitlines()[0] if inspect.getdoc(cls) else ""
+        lines += [
+            f"## {cls.__name__}",
+            "",
+            summary,
+            "",
+            f"Function `{row.function}`; parameters {row.params}; peak {row.peak}, area {row.area}; "
+            f"from {row.origin}.",
+            "",
+            f"![{cls.__name__}](img/surrogates/{path.name})",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def neuron_classes() -> list[type]:
+    from spikegrad import neuron
+
+    found = []
+    for name in sorted(getattr(neuron, "__all__", dir(neuron))):
+        value = getattr(neuron, name)
+        if inspect.isclass(value) and issubclass(value, neuron.BaseNode) and value is not neuron.BaseNode:
+            found.append(value)
+    return found
+
+
+def input_current() -> torch.Tensor:
+    """A quiet start, a constant current, then a noisy one: [STEPS, 1]."""
+    generator = torch.Generator().manual_seed(0)
+    current = torch.zeros(STEPS, 1)
+    current[5:30] = 0.45
+    current[30:] = 0.5 + 0.5 * torch.randn(STEPS - 30, 1, generator=generator)
+    return current
+
+
+def draw_neuron(cls: type, path: Path) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    try:
+        node = cls(step_mode="m", store_v_seq=True, backend="reference", **NEURON_ARGUMENTS.get(cls.__name__, {}))
+    except TypeError as exc:
+        raise RuntimeError(
+            f"the neuron gallery cannot build {cls.__name__} at its defaults ({exc}); give it arguments "
+            "in NEURON_ARGUMENTS of docs/_ext/galleries.py"
+        ) from exc
+    x = input_current()
+    with torch.no_grad():
+        spikes = node(x)
+    v = node.v_seq
+    steps = torch.arange(STEPS)
+    fig = Figure(figsize=(7.0, 3.6))
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    top.plot(steps, v[:, 0], color="C0", label="membrane potential v (after reset)")
+    top.axhline(float(node.v_threshold), color="C3", linestyle="--", linewidth=1, label="v_threshold")
+    fired = spikes[:, 0] > 0
+    top.plot(steps[fired], v[fired, 0], "v", color="C3", label="spike")
+    top.set_ylabel("v")
+    top.legend(loc="upper left", fontsize="small")
+    top.set_title(repr(node).splitlines()[0].rstrip("("))
+    bottom.step(steps, x[:, 0], where="mid", color="0.4")
+    bottom.set_ylabel("input x")
+    bottom.set_xlabel("time step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return f"{int(fired.sum())} spikes in {STEPS} steps"
+
+
+def neuron_page(out: Path) -> str:
+    from spikegrad.neuron import BaseNode
+
+    folder = out / "img" / "neurons"
+    folder.mkdir(parents=True, exist_ok=True)
+    classes = neuron_classes()
+    lines = [
+        "# Neuron gallery",
+        "",
+        f"Every neuron class of `spikegrad.neuron` ({len(classes)}) at its default parameters, driven by",
+        "the same input current: nothing for 5 steps, a constant 0.45, then a noisy current around 0.5.",
+        "The traces are drawn when these pages are built, so a new neuron appears here as soon as it",
+        "is exported from `spikegrad.neuron`. The potential is the one after each step's reset",
+        "(`store_v_seq=True`).",
+        "",
+    ]
+    for cls in classes:
+        path = folder / f"{cls.__name__}.png"
+        count = draw_neuron(cls, path)
+        summary = inspect.getdoc(cls).splitlines()[0] if inspect.getdoc(cls) else ""
+        extra = [p.name for p in cls.params if p not in BaseNode.params]
+        lines += [
+            f"## {cls.__name__}",
+            "",
+            summary,
+            "",
+            f"Own parameters: {', '.join(f'`{n}`' for n in extra) or 'none'} (and the common ones of "
+            f"`BaseNode`); from {cls.origin}. Here: {count}.",
+            "",
+            f"![{cls.__name__}](img/neurons/{path.name})",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def generate(app: Any) -> None:
+    out = Path(app.srcdir) / "generated"
+    out.mkdir(exist_ok=True)
+    (out / "surrogates.md").write_text(surrogate_page(out), encoding="utf-8")
+    (out / "neurons.md").write_text(neuron_page(out), encoding="utf-8")
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("builder-inited", generate)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
