@@ -20,7 +20,7 @@ import spikegrad  # noqa: E402
 
 project = "spikegrad"
 author = "The spikegrad contributors"
-copyright = "2026, The spikegrad contributors"  # noqa: A001
+copyright = "2026, The spikegrad contributors"
 release = version = spikegrad.__version__
 
 extensions = [
@@ -35,14 +35,22 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "tutorials/*.py", "tutorials/GALLERY_HEADER.rst", "**/*.ipynb", "**.md5", "**.zip"]
+exclude_patterns = [
+    "_build",
+    "tutorials/*.py",
+    "tutorials/GALLERY_HEADER.rst",
+    "**/*.ipynb",
+    "**.md5",
+    "**.zip",
+]
 myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": False}
-autodoc_inherit_docstrings = False  # torch's own docstrings (autograd.Function.forward ...) stay in torch's docs
+# torch's own docstrings (autograd.Function.forward ...) stay in torch's docs
+autodoc_inherit_docstrings = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False

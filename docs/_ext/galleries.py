@@ -83,7 +83,8 @@ def draw_neuron(cls: type, path: Path) -> str:
     from matplotlib.figure import Figure
 
     try:
-        node = cls(step_mode="m", store_v_seq=True, backend="reference", **NEURON_ARGUMENTS.get(cls.__name__, {}))
+        arguments = NEURON_ARGUMENTS.get(cls.__name__, {})
+        node = cls(step_mode="m", store_v_seq=True, backend="reference", **arguments)
     except TypeError as exc:
         raise RuntimeError(
             f"the neuron gallery cannot build {cls.__name__} at its defaults ({exc}); give it arguments "

@@ -13,6 +13,7 @@ built-in shape has: a module and a functional form, validated parameters, ``peak
 # -----------------
 # ``from_derivative`` takes a function of ``x`` and named parameters with defaults. Here a
 # tent: height 1 at the threshold, falling linearly to 0 at ``|x| = width``.
+import matplotlib.pyplot as plt
 import torch
 
 from spikegrad import neuron, surrogate
@@ -40,8 +41,9 @@ print(Tent.function.apply(x, 0.5))
 # The figure
 # ----------
 # ``surrogate.plot`` draws the spike, the primitive (here integrated numerically from the
-# derivative) and the gradient.
-fig = surrogate.plot(tent)
+# derivative) and the gradient, into a new figure or into the axes it is given.
+fig, ax = plt.subplots(figsize=(6.4, 4.0))
+surrogate.plot(tent, ax=ax)
 
 # %%
 # From a primitive
@@ -55,7 +57,8 @@ def TanhStep(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
 
 
 print(TanhStep(), "peak", round(TanhStep().peak, 4))
-fig = surrogate.plot(TanhStep(beta=4.0))
+fig, ax = plt.subplots(figsize=(6.4, 4.0))
+surrogate.plot(TanhStep(beta=4.0), ax=ax)
 
 # %%
 # In a neuron
@@ -70,4 +73,5 @@ fused_out = lif(x_seq)
 (fused_grad,) = torch.autograd.grad(fused_out.sum(), x_seq)
 loop_out = loop(x_seq)
 (loop_grad,) = torch.autograd.grad(loop_out.sum(), x_seq)
-print("same spikes:", torch.equal(fused_out, loop_out), " same gradient:", torch.allclose(fused_grad, loop_grad))
+same_gradient = torch.allclose(fused_grad, loop_grad)
+print("same spikes:", torch.equal(fused_out, loop_out), " same gradient:", same_gradient)

@@ -13,8 +13,8 @@ and fused forward and backward kernels come from that one method.
 # --------------
 # A leaky quadratic integrate-and-fire neuron: a leak towards 0 plus a quadratic term that
 # makes a neuron close to its threshold charge faster.
+import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 
 from spikegrad import neuron, surrogate
 
@@ -38,14 +38,12 @@ print(node)
 # Drive it with a constant current and watch ``v_seq``, the potential after every step.
 current = torch.full((40, 1), 0.25)
 spikes = node(current)
-fig = Figure(figsize=(7, 3))
-ax = fig.subplots()
+fig, ax = plt.subplots(figsize=(7, 3))
 ax.plot(node.v_seq[:, 0], label="v (after reset)")
 ax.plot(torch.nonzero(spikes[:, 0]).flatten(), torch.ones(int(spikes.sum())), "v", label="spike")
 ax.axhline(node.v_threshold, linestyle="--", color="C3", label="v_threshold")
 ax.set_xlabel("time step")
 ax.legend()
-fig
 
 # %%
 # Fused kernels and the reference loop
