@@ -66,6 +66,7 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
     "show_memory": False,
+    "write_computation_times": False,  # no sg_execution_times.rst in the sources
 }
 
 html_theme = "furo"
