@@ -54,6 +54,7 @@ autodoc_inherit_docstrings = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
+napoleon_use_ivar = True  # "Attributes:" as fields: properties documented below are not described twice
 napoleon_custom_sections = [("Class attributes a definition may set", "params_style")]
 
 sphinx_gallery_conf = {

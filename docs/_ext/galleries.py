@@ -16,12 +16,15 @@ from typing import Any
 
 import torch
 
-#: Constructor arguments for neurons whose defaults do not make a readable trace (or that
-#: have required arguments). Empty while every neuron draws at its defaults.
-NEURON_ARGUMENTS: dict[str, dict[str, Any]] = {}
+#: Constructor arguments of neurons that have required ones (the others draw at their defaults).
+NEURON_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "LIAFNode": {"act": torch.tanh, "threshold_related": False},
+    "SimpleLIFNode": {"tau": 2.0, "decay_input": True},
+}
 
-#: Time steps of the neuron gallery's input current.
-STEPS = 60
+#: Time steps of the neuron gallery's input current, and the current's largest value.
+STEPS = 80
+PEAK = 1.6
 
 
 def surrogate_page(out: Path) -> str:
@@ -70,15 +73,12 @@ def neuron_classes() -> list[type]:
 
 
 def input_current() -> torch.Tensor:
-    """A quiet start, a constant current, then a noisy one: [STEPS, 1]."""
-    generator = torch.Generator().manual_seed(0)
-    current = torch.zeros(STEPS, 1)
-    current[5:30] = 0.45
-    current[30:] = 0.5 + 0.5 * torch.randn(STEPS - 30, 1, generator=generator)
-    return current
+    """A ramp from 0 to PEAK: each neuron starts firing at its own threshold current and
+    fires faster as the current grows. [STEPS, 1]."""
+    return torch.linspace(0.0, PEAK, STEPS).unsqueeze(1)
 
 
-def draw_neuron(cls: type, path: Path) -> str:
+def draw_neuron(cls: type, path: Path) -> str | None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -86,6 +86,8 @@ def draw_neuron(cls: type, path: Path) -> str:
         arguments = NEURON_ARGUMENTS.get(cls.__name__, {})
         node = cls(step_mode="m", store_v_seq=True, backend="reference", **arguments)
     except TypeError as exc:
+        if "is the base of" in str(exc):
+            return None  # a base class for new neurons: no dynamics of its own
         raise RuntimeError(
             f"the neuron gallery cannot build {cls.__name__} at its defaults ({exc}); give it arguments "
             "in NEURON_ARGUMENTS of docs/_ext/galleries.py"
@@ -100,8 +102,9 @@ def draw_neuron(cls: type, path: Path) -> str:
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     top.plot(steps, v[:, 0], color="C0", label="membrane potential v (after reset)")
     top.axhline(float(node.v_threshold), color="C3", linestyle="--", linewidth=1, label="v_threshold")
-    fired = spikes[:, 0] > 0
-    top.plot(steps[fired], v[fired, 0], "v", color="C3", label="spike")
+    fired = spikes[:, 0] != 0  # analog neurons (LIAF) output a value instead of a spike
+    threshold = torch.full((int(fired.sum()),), float(node.v_threshold))
+    top.plot(steps[fired], threshold, "v", color="C3", label="output (a spike)")
     top.set_ylabel("v")
     top.legend(loc="upper left", fontsize="small")
     top.set_title(repr(node).splitlines()[0].rstrip("("))
@@ -110,7 +113,7 @@ def draw_neuron(cls: type, path: Path) -> str:
     bottom.set_xlabel("time step")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    return f"{int(fired.sum())} spikes in {STEPS} steps"
+    return f"output on {int(fired.sum())} of {STEPS} steps"
 
 
 def neuron_page(out: Path) -> str:
@@ -119,33 +122,48 @@ def neuron_page(out: Path) -> str:
     folder = out / "img" / "neurons"
     folder.mkdir(parents=True, exist_ok=True)
     classes = neuron_classes()
-    lines = [
-        "# Neuron gallery",
-        "",
-        f"Every neuron class of `spikegrad.neuron` ({len(classes)}) at its default parameters, driven by",
-        "the same input current: nothing for 5 steps, a constant 0.45, then a noisy current around 0.5.",
-        "The traces are drawn when these pages are built, so a new neuron appears here as soon as it",
-        "is exported from `spikegrad.neuron`. The potential is the one after each step's reset",
-        "(`store_v_seq=True`).",
-        "",
-    ]
+    sections: list[str] = []
+    bases: list[str] = []
     for cls in classes:
         path = folder / f"{cls.__name__}.png"
         count = draw_neuron(cls, path)
+        if count is None:
+            bases.append(cls.__name__)
+            continue
         summary = inspect.getdoc(cls).splitlines()[0] if inspect.getdoc(cls) else ""
-        extra = [p.name for p in cls.params if p not in BaseNode.params]
-        lines += [
+        common = {p.name for p in BaseNode.params}
+        extra = [p.name for p in cls.params if p.name not in common]
+        arguments = NEURON_ARGUMENTS.get(cls.__name__)
+        drawn = "its defaults" if not arguments else ", ".join(f"`{k}={_show(v)}`" for k, v in arguments.items())
+        sections += [
             f"## {cls.__name__}",
             "",
             summary,
             "",
             f"Own parameters: {', '.join(f'`{n}`' for n in extra) or 'none'} (and the common ones of "
-            f"`BaseNode`); from {cls.origin}. Here: {count}.",
+            f"`BaseNode`); from {cls.origin}. Drawn at {drawn}: {count}.",
             "",
             f"![{cls.__name__}](img/neurons/{path.name})",
             "",
         ]
-    return "\n".join(lines)
+    lines = [
+        "# Neuron gallery",
+        "",
+        f"Every neuron class of `spikegrad.neuron` ({len(classes) - len(bases)}), driven by the same input: a",
+        f"current that ramps from 0 to {PEAK} over {STEPS} steps, so each neuron starts firing at its own",
+        "threshold current and fires faster as the current grows. The traces are drawn when these",
+        "pages are built, so a new neuron appears here as soon as `spikegrad.neuron` exports it. The",
+        "potential is the one after each step's reset (`store_v_seq=True`).",
+        "",
+    ]
+    if bases:
+        names = ", ".join(f"`{name}`" for name in bases)
+        lines += [f"Bases for neurons of your own, with no dynamics to draw: {names}.", ""]
+    return "\n".join(lines + sections)
+
+
+def _show(value: Any) -> str:
+    return f"torch.{value.__name__}" if callable(value) and hasattr(value, "__name__") else repr(value)
 
 
 def generate(app: Any) -> None:

@@ -57,3 +57,12 @@ def test_export_without_a_run(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"spikegrad export: error: no training run in {tmp_path}: config.json is missing"
     )
+
+
+def test_help_fits_100_columns(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as done:
+        main(["export", "--help"])
+    assert done.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("usage: spikegrad export") and max(map(len, lines)) <= 100

@@ -10,7 +10,8 @@ from . import UsageError
 EPILOG = """\
 examples:
   spikegrad export runs/20260101-120000 --nir digits.nir
-  spikegrad export runs/20260101-120000 --nir digits.nir --dt 1e-3 --checkpoint runs/20260101-120000/best.pt
+  spikegrad export runs/20260101-120000 --nir digits.nir --dt 1e-3
+  spikegrad export RUN_DIR --nir best.nir --checkpoint RUN_DIR/best.pt   # the best epoch's weights
 
 The graph is the network for one time step, its last node the readout (an Affine node); the
 class scores of a sample are the mean of the readout's outputs over the T steps. Read it back
@@ -23,9 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser = subparsers.add_parser(
         "export",
         help="write a trained run's network as a NIR graph",
-        description="Rebuild the network of a training run (config.json, checkpoint.pt) and write it "
-        "as a NIR file (the Neuromorphic Intermediate Representation), which SpikingJelly, "
-        "snnTorch, Norse, Sinabs, Lava and neuromorphic chips read.",
+        description="Rebuild the network of a training run (config.json, checkpoint.pt) and write it as\n"
+        "a NIR file (the Neuromorphic Intermediate Representation), which SpikingJelly, snnTorch,\n"
+        "Norse, Sinabs, Lava and neuromorphic chips read.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
