@@ -134,7 +134,9 @@ def neuron_page(out: Path) -> str:
         common = {p.name for p in BaseNode.params}
         extra = [p.name for p in cls.params if p.name not in common]
         arguments = NEURON_ARGUMENTS.get(cls.__name__)
-        drawn = "its defaults" if not arguments else ", ".join(f"`{k}={_show(v)}`" for k, v in arguments.items())
+        drawn = (
+            "its defaults" if not arguments else ", ".join(f"`{k}={_show(v)}`" for k, v in arguments.items())
+        )
         sections += [
             f"## {cls.__name__}",
             "",
@@ -149,10 +151,11 @@ def neuron_page(out: Path) -> str:
     lines = [
         "# Neuron gallery",
         "",
-        f"Every neuron class of `spikegrad.neuron` ({len(classes) - len(bases)}), driven by the same input: a",
-        f"current that ramps from 0 to {PEAK} over {STEPS} steps, so each neuron starts firing at its own",
-        "threshold current and fires faster as the current grows. The traces are drawn when these",
-        "pages are built, so a new neuron appears here as soon as `spikegrad.neuron` exports it. The",
+        f"Every neuron class of `spikegrad.neuron` ({len(classes) - len(bases)}), driven by the same",
+        f"input: a current that ramps from 0 to {PEAK} over {STEPS} steps, so each neuron starts firing",
+        "at its own threshold current and fires faster as the current grows. The traces are drawn",
+        "when these pages are built, so a new neuron appears here as soon as `spikegrad.neuron`",
+        "exports it. The",
         "potential is the one after each step's reset (`store_v_seq=True`).",
         "",
     ]
