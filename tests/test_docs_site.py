@@ -63,8 +63,15 @@ def test_galleries_show_every_surrogate_and_neuron(site):
         if isinstance(c, type) and issubclass(c, neuron.BaseNode) and c is not neuron.BaseNode
     ]
     assert classes
-    for cls in classes:
-        assert f'id="{cls.__name__.lower()}"' in neurons, cls.__name__
+    for cls in classes:  # a section with its trace, or (a base class) named among the bases
+        assert (
+            f'id="{cls.__name__.lower()}"' in neurons
+            or f'<code class="docutils literal notranslate"><span class="pre">{cls.__name__}</span></code>'
+            in neurons
+        ), cls.__name__
+    for cls in (neuron.IFNode, neuron.LIFNode, neuron.ParametricLIFNode):
+        assert f'id="{cls.__name__.lower()}"' in neurons
+        assert (site / "_images" / f"{cls.__name__}.png").is_file()
 
 
 @pytest.mark.slow
