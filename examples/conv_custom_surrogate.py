@@ -39,10 +39,10 @@ def main(tiny: bool = False) -> float:
 
     net = nn.Sequential(
         layer.Conv2d(1, 16, 3, padding=1), layer.BatchNorm2d(16), spiking(), layer.AvgPool2d(2),  # 4x4
-        layer.Flatten(), layer.Linear(16 * 4 * 4, 10), spiking(),
+        layer.Flatten(), layer.Linear(16 * 4 * 4, 10),  # the readout, averaged over time
     )  # fmt: skip
     functional.set_step_mode(net, "m")
-    optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     print(net[2].surrogate_function, "peak", net[2].surrogate_function.peak)
 
     def scores(images: torch.Tensor) -> torch.Tensor:
@@ -53,8 +53,8 @@ def main(tiny: bool = False) -> float:
     accuracy = 0.0
     for epoch in range(epochs):
         net.train()
-        for i in range(0, n_train, 50):
-            loss = F.cross_entropy(scores(x[i : i + 50]) * 10, y[i : i + 50])
+        for i in range(0, n_train, 32):
+            loss = F.cross_entropy(scores(x[i : i + 32]), y[i : i + 32])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
