@@ -11,7 +11,7 @@ EPILOG = """\
 examples:
   spikegrad export runs/20260101-120000 --nir digits.nir
   spikegrad export runs/20260101-120000 --nir digits.nir --dt 1e-3
-  spikegrad export RUN_DIR --nir best.nir --checkpoint RUN_DIR/best.pt   # the best epoch's weights
+  spikegrad export runs/20260101-120000 --nir best.nir --checkpoint best   # best.pt's weights
 
 The graph is the network for one time step, its last node the readout (an Affine node); the
 class scores of a sample are the mean of the readout's outputs over the T steps. Read it back
@@ -41,10 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument(
         "--checkpoint",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="the weights to export (default: RUN_DIR/checkpoint.pt, the last epoch)",
+        choices=("last", "best"),
+        default="last",
+        help="last: checkpoint.pt, the run's result (default); best: best.pt",
     )
     parser.add_argument(
         "--data-dir",
