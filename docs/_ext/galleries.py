@@ -78,42 +78,74 @@ def input_current() -> torch.Tensor:
     return torch.linspace(0.0, PEAK, STEPS).unsqueeze(1)
 
 
-def draw_neuron(cls: type, path: Path) -> str | None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+def build_neuron(cls: type) -> Any:
+    """The neuron the gallery draws (reference loop, so nothing compiles), or ``None`` for a base
+    class (one that other neuron classes extend and that refuses to be built on its own)."""
+    names = inspect.signature(cls).parameters
+    arguments: dict[str, Any] = {"backend": "reference"} if "backend" in names else {}
+    arguments.update(NEURON_ARGUMENTS.get(cls.__name__, {}))
     try:
-        arguments = NEURON_ARGUMENTS.get(cls.__name__, {})
-        node = cls(step_mode="m", store_v_seq=True, backend="reference", **arguments)
+        return cls(**arguments).eval()  # inference: OTTT's neuron adds its trace in training only
     except TypeError as exc:
-        if "is the base of" in str(exc):
-            return None  # a base class for new neurons: no dynamics of its own
+        if any(issubclass(other, cls) and other is not cls for other in neuron_classes()):
+            return None
         raise RuntimeError(
             f"the neuron gallery cannot build {cls.__name__} at its defaults ({exc}); give it arguments "
             "in NEURON_ARGUMENTS of docs/_ext/galleries.py"
         ) from exc
-    x = input_current()
+
+
+def run_neuron(node: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The outputs ``[STEPS]`` and, where the neuron steps one at a time, its potential after each
+    step (``None`` for a neuron that only runs whole sequences)."""
     with torch.no_grad():
-        spikes = node(x)
-    v = node.v_seq
+        if "s" not in node.supported_step_mode():
+            node.step_mode = "m"
+            return node(x)[:, 0], None
+        node.step_mode = "s"
+        outputs, potentials = [], []
+        for x_t in x:
+            outputs.append(node(x_t)[0])
+            potentials.append(torch.as_tensor(node.v).flatten()[0])
+        return torch.stack(outputs), torch.stack(potentials)
+
+
+def draw_neuron(cls: type, path: Path) -> str | None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    node = build_neuron(cls)
+    if node is None:
+        return None
+    title = repr(node).splitlines()[0].rstrip("(")
+    x = input_current()
+    out, v = run_neuron(node, x)
     steps = torch.arange(STEPS)
     fig = Figure(figsize=(7.0, 3.6))
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
-    top.plot(steps, v[:, 0], color="C0", label="membrane potential v (after reset)")
-    top.axhline(float(node.v_threshold), color="C3", linestyle="--", linewidth=1, label="v_threshold")
-    fired = spikes[:, 0] != 0  # analog neurons (LIAF) output a value instead of a spike
-    threshold = torch.full((int(fired.sum()),), float(node.v_threshold))
-    top.plot(steps[fired], threshold, "v", color="C3", label="output (a spike)")
-    top.set_ylabel("v")
+    fired = out != 0
+    threshold = getattr(node, "v_threshold", None)
+    if v is None:  # a non-spiking neuron: its output is its (decoded) potential
+        top.plot(steps, out, color="C0", label="output")
+        top.set_ylabel("output")
+        count = f"{STEPS} steps of analog output"
+    else:
+        top.plot(steps, v, color="C0", label="membrane potential v (after reset)")
+        top.set_ylabel("v")
+        marker_y = torch.full((int(fired.sum()),), float(threshold if threshold is not None else v.max()))
+        top.plot(steps[fired], marker_y, "v", color="C3", label="output (a spike)")
+        count = f"output on {int(fired.sum())} of {STEPS} steps"
+    if isinstance(threshold, int | float):
+        top.axhline(float(threshold), color="C3", linestyle="--", linewidth=1, label="v_threshold")
     top.legend(loc="upper left", fontsize="small")
-    top.set_title(repr(node).splitlines()[0].rstrip("("))
+    top.set_title(title)
     bottom.step(steps, x[:, 0], where="mid", color="0.4")
     bottom.set_ylabel("input x")
     bottom.set_xlabel("time step")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    return f"output on {int(fired.sum())} of {STEPS} steps"
+    return count
 
 
 def neuron_page(out: Path) -> str:
@@ -132,7 +164,7 @@ def neuron_page(out: Path) -> str:
             continue
         summary = inspect.getdoc(cls).splitlines()[0] if inspect.getdoc(cls) else ""
         common = {p.name for p in BaseNode.params}
-        extra = [p.name for p in cls.params if p.name not in common]
+        extra = [p.name for p in getattr(cls, "params", ()) if p.name not in common]
         arguments = NEURON_ARGUMENTS.get(cls.__name__)
         drawn = (
             "its defaults" if not arguments else ", ".join(f"`{k}={_show(v)}`" for k, v in arguments.items())
@@ -155,8 +187,8 @@ def neuron_page(out: Path) -> str:
         f"input: a current that ramps from 0 to {PEAK} over {STEPS} steps, so each neuron starts firing",
         "at its own threshold current and fires faster as the current grows. The traces are drawn",
         "when these pages are built, so a new neuron appears here as soon as `spikegrad.neuron`",
-        "exports it. The",
-        "potential is the one after each step's reset (`store_v_seq=True`).",
+        "exports it. Each neuron runs one step at a time on the reference loop, and the potential",
+        "drawn is the one after each step's reset.",
         "",
     ]
     if bases:
