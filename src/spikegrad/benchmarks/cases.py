@@ -8,6 +8,7 @@ Each contender's ``setup`` imports what it needs; a missing library or kernel ma
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import importlib.util
@@ -76,6 +77,8 @@ class Sizes:
     single_steps: int = 32
     single_shapes: tuple[tuple[int, ...], ...] = ((64, 1024), (64, 32, 16, 16))
     neuron_steps: int = 32
+    #: the neurons of the zoo to benchmark (``None``: every one in :data:`NEURONS`)
+    neuron_names: tuple[str, ...] | None = None
     train_steps: int = 8
     train_batch: int = 32
     train_side: int = 28
@@ -526,12 +529,49 @@ def single_step_case(
 
 # --------------------------------------------------------------------------- the neuron zoo
 
+
 #: Recurrence neurons benchmarked against SpikingJelly's class of the same name, with the
 #: constructor arguments both take (a surrogate is added: ATan for both).
-NEURONS: dict[str, dict[str, Any]] = {
-    "IFNode": {},
-    "LIFNode": {"tau": 2.0},
-    "ParametricLIFNode": {"init_tau": 2.0},
+@dataclass(frozen=True)
+class NeuronBench:
+    """How both libraries build one neuron of the zoo for :func:`neuron_case`.
+
+    Attributes:
+        kwargs: constructor arguments both take.
+        sj_kwargs: arguments only SpikingJelly's needs (to compute the same thing).
+        surrogate: pass ``surrogate_function=ATan()`` to both (non-spiking neurons take none).
+        sj_step_mode: SpikingJelly's constructor takes ``step_mode`` (else it is set after).
+        positional: leading positional arguments both take.
+    """
+
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sj_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    surrogate: bool = True
+    sj_step_mode: bool = True
+    positional: tuple[Any, ...] = ()
+
+
+#: Recurrence neurons benchmarked against SpikingJelly's class of the same name (multi-step).
+NEURONS: dict[str, NeuronBench] = {
+    "IFNode": NeuronBench(),
+    "LIFNode": NeuronBench({"tau": 2.0}),
+    "ParametricLIFNode": NeuronBench({"init_tau": 2.0}),
+    "SimpleIFNode": NeuronBench(),
+    "SimpleLIFNode": NeuronBench(positional=(2.0, True)),
+    "QIFNode": NeuronBench(),
+    "EIFNode": NeuronBench(),
+    "IzhikevichNode": NeuronBench({"a": 0.3, "b": 0.2}),
+    "CUBALIFNode": NeuronBench(sj_step_mode=False),
+    "KLIFNode": NeuronBench(),
+    "HalfThresholdIFNode": NeuronBench(),
+    # SpikingJelly's LIAF returns LIF spikes in 'm' mode unless it stores v_seq
+    "LIAFNode": NeuronBench(positional=(torch.tanh, True), sj_kwargs={"store_v_seq": True}),
+    "TernaryIFNode": NeuronBench(),
+    "RAFNode": NeuronBench(),
+    "ComplementaryLIFNode": NeuronBench(),
+    "ILIFNode": NeuronBench(surrogate=False),  # its own MultiLevelSpikeCount (integer spike counts)
+    "NonSpikingIFNode": NeuronBench({"decode": "mean-mem"}, surrogate=False, sj_step_mode=False),
+    "NonSpikingLIFNode": NeuronBench({"tau": 2.0, "decode": "mean-mem"}, surrogate=False, sj_step_mode=False),
 }
 
 
@@ -551,23 +591,29 @@ def neuron_case(
     recipe = _recipe(
         "neuron_case", name=name, steps=steps, shape=tuple(shape), dtype=dtype, device=device, peers=peers
     )
-    kwargs = NEURONS[name]
+    bench = NEURONS[name]
     data = _input((steps, *shape), dtype, device, seed=8, mean=0.6, std=0.8)
     grad = _input((steps, *shape), dtype, device, seed=9)
 
-    def ours() -> nn.Module:
-        neuron = _import("spikegrad.neuron", "spikegrad.neuron")
-        surrogate = _import("spikegrad.surrogate", "spikegrad.surrogate")
+    def build(package: str, what: str, extra: dict[str, Any], step_mode_arg: bool) -> nn.Module:
+        neuron = _import(f"{package}.neuron", what)
+        surrogate = _import(f"{package}.surrogate", what)
         if not hasattr(neuron, name):
-            raise Unavailable(f"spikegrad.neuron has no {name}")
-        return getattr(neuron, name)(**kwargs, surrogate_function=surrogate.ATan(), step_mode="m")  # type: ignore[no-any-return]
+            raise Unavailable(f"{what} has no {name}")
+        kwargs = {**bench.kwargs, **extra}
+        if bench.surrogate:
+            kwargs["surrogate_function"] = surrogate.ATan()
+        if step_mode_arg:
+            kwargs["step_mode"] = "m"
+        node = getattr(neuron, name)(*bench.positional, **kwargs)
+        node.step_mode = "m"
+        return node  # type: ignore[no-any-return]
+
+    def ours() -> nn.Module:
+        return build("spikegrad", "spikegrad", {}, True)
 
     def theirs() -> nn.Module:
-        neuron = _import("spikingjelly.activation_based.neuron", SJ)
-        surrogate = _import("spikingjelly.activation_based.surrogate", SJ)
-        if not hasattr(neuron, name):
-            raise Unavailable(f"SpikingJelly has no {name}")
-        return getattr(neuron, name)(**kwargs, surrogate_function=surrogate.ATan(), step_mode="m")  # type: ignore[no-any-return]
+        return build("spikingjelly.activation_based", SJ, bench.sj_kwargs, bench.sj_step_mode)
 
     def runner(make: Callable[[], nn.Module], library: str) -> Callable[[], Runner]:
         def setup() -> Runner:
@@ -579,7 +625,7 @@ def neuron_case(
                 reset_net(node)
                 out = node(x)
                 out = out[0] if isinstance(out, tuple) else out
-                out.backward(grad)
+                out.backward(grad if out.shape == grad.shape else grad[0])  # a decoded output is one step
                 x.grad = None
                 node.zero_grad(set_to_none=True)
 
@@ -744,8 +790,9 @@ def build_cases(
             single_step_case(sizes.single_steps, shape, dtype, device, peers) for shape in sizes.single_shapes
         ]
     if "neurons" in kinds:
+        names = sizes.neuron_names if sizes.neuron_names is not None else tuple(NEURONS)
         cases += [
-            neuron_case(name, sizes.neuron_steps, sizes.lif_shape, dtype, device, peers) for name in NEURONS
+            neuron_case(name, sizes.neuron_steps, sizes.lif_shape, dtype, device, peers) for name in names
         ]
     if "train" in kinds and dtype == torch.float32:
         cases.append(
