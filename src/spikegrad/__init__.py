@@ -9,7 +9,7 @@ gradients), :mod:`~spikegrad.neuron` (IF, LIF, PLIF), :mod:`~spikegrad.functiona
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import base, encoding, functional, layer, monitor, neuron, surrogate
 
