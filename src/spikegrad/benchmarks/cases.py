@@ -97,6 +97,7 @@ QUICK = Sizes(
     single_steps=3,
     single_shapes=((8, 64),),
     neuron_steps=4,
+    neuron_names=("IFNode", "LIFNode", "ParametricLIFNode"),
     train_steps=2,
     train_batch=4,
     train_side=8,
