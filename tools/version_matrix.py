@@ -186,7 +186,8 @@ class Runner:
         venv = self.state / "venvs" / pair.name
         result: dict = {
             "pair": pair.name, "python": pair.python, "torch_requested": pair.torch,
-            "fingerprint": fingerprint, "pytest_args": list(pytest_args), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "fingerprint": fingerprint, "pytest_args": list(pytest_args),
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "commands": [], "notes": [],
         }
         start = time.monotonic()
@@ -269,7 +270,8 @@ class Runner:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         cmd = [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "--timeout", "600", f"--junitxml={junit}", *pytest_args]
+               "--timeout", "600",
+               "--continue-on-collection-errors", f"--junitxml={junit}", *pytest_args]
         if self.nice:
             cmd = ["nice", "-n", str(self.nice), *cmd]
         junit.unlink(missing_ok=True)
@@ -351,7 +353,10 @@ def table(results: list[dict]) -> str:
 def error_signature(failure: dict) -> str:
     """The exception line of a failure (type and message), which groups failures of one cause."""
     lines = [ln for ln in failure["traceback"].splitlines() if re.match(r"^E\s+\S", ln)]
-    first = lines[0][1:].strip() if lines else failure["message"].splitlines()[0] if failure["message"] else ""
+    if lines:
+        first = lines[0][1:].strip()
+    else:
+        first = failure["message"].splitlines()[0] if failure["message"] else ""
     first = re.sub(r"0x[0-9a-f]+", "0x…", first)
     return first[:300]
 
