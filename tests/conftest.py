@@ -4,6 +4,10 @@ The differential tests import SpikingJelly 2.0 with ``pytest.importorskip``, so 
 is not installed. It cannot be installed everywhere spikegrad runs: SpikingJelly 2.0 needs
 Python >= 3.11 and torch >= 2.6. The header says which case a run is in, so a skipped
 comparison is never mistaken for a passed one.
+
+``--hypothesis-profile=no-shrink`` reports a failing property test with the first example that
+fails, without shrinking it: the version matrix (tools/version_matrix.py) uses it, where a broken
+torch feature fails every property test and shrinking each would take minutes.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import importlib.metadata
 import platform
 
 import torch
+from hypothesis import Phase, settings
 
 #: SpikingJelly 2.0's own requirements (its package metadata).
 SPIKINGJELLY_NEEDS = "Python >= 3.11 and torch >= 2.6"
+
+settings.register_profile("no-shrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 def _installed(name: str) -> str | None:

@@ -59,6 +59,10 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("3.10", "2.14.1"), ("3.11", "2.14.1"),
     ("3.11", "2.15.0"), ("3.12", "2.15.0"), ("3.13", "2.15.0"),
 )
+#: pytest's options in every run: all failures, not the first collection error; a failing property
+#: test reported as found, not shrunk (tests/conftest.py); no test hangs the matrix.
+PYTEST_OPTIONS = ("-q", "-p", "no:cacheprovider", "--continue-on-collection-errors",
+                  "--hypothesis-profile=no-shrink", "--timeout", "600")
 
 #: The Triton each torch release pins for its Linux x86-64 CUDA wheels (``Requires-Dist: triton==``).
 #: CPU builds of torch pin none; the matrix installs this one with them so every pair runs the
@@ -269,9 +273,8 @@ class Runner:
               result: dict) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-        cmd = [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "--timeout", "600",
-               "--continue-on-collection-errors", f"--junitxml={junit}", *pytest_args]
+        cmd = [str(venv / "bin" / "python"), "-m", "pytest", *PYTEST_OPTIONS, f"--junitxml={junit}",
+               *pytest_args]
         if self.nice:
             cmd = ["nice", "-n", str(self.nice), *cmd]
         junit.unlink(missing_ok=True)
