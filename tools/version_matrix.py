@@ -428,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pip", action="store_true", help="install with pip even if uv is available")
     parser.add_argument("--keep-venvs", action="store_true", help="keep pip-made venvs after their run")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per pytest run (default 3600)")
-    parser.add_argument("--nice", type=int, default=10, help="niceness of the test runs (0: none)")
+    parser.add_argument("--nice", type=int, default=0, help="niceness of the test runs (0: none)")
     args, pytest_args = parser.parse_known_args(argv)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
