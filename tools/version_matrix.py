@@ -243,7 +243,10 @@ class Runner:
         packages += [".[test]", PYTEST_TIMEOUT]
         vpython = str(venv / "bin" / "python")
         if self.uv:
-            self._step([self.uv, "venv", "-q", "-p", python, str(venv)], log, result, "install-failed")
+            # --seed: pip (and setuptools before Python 3.12), as `python -m venv` gives users;
+            # torch 2.5's inductor imports setuptools where it is not a torch requirement.
+            self._step([self.uv, "venv", "-q", "--seed", "-p", python, str(venv)], log, result,
+                       "install-failed")
             install = [self.uv, "pip", "install", "-p", vpython, "--index-strategy", "unsafe-best-match",
                        *self.index_options]
         else:
@@ -340,16 +343,18 @@ def duration(seconds: int) -> str:
     return f"{seconds} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
-def table(results: list[dict]) -> str:
-    lines = ["| Python | torch | Triton | SpikingJelly 2.0 | result | time |",
-             "|---|---|---|---|---|---|"]
+def table(results: list[dict], provenance: bool = False) -> str:
+    """The markdown table; ``provenance`` adds when and on which source tree each pair ran."""
+    lines = ["| Python | torch | Triton | SpikingJelly 2.0 | result | time |" + " ran on |" * provenance,
+             "|---|---|---|---|---|---|" + "---|" * provenance]
     for r in results:
         v = r.get("versions", {})
         mark = {"passed": "green", "failed": "**red**"}.get(r.get("status", ""), f"**{r.get('status')}**")
         sj = v.get("spikingjelly") or "not installable (needs Python >= 3.11, torch >= 2.6)"
+        ran_on = f" {r.get('started', '?')}, source {r.get('fingerprint', '?')} |" if provenance else ""
         lines.append(f"| {r.get('python_full') or r['python']} | {v.get('torch') or r['torch_requested']} "
                      f"| {v.get('triton') or '-'} | {sj} | {mark}: {summary(r)} "
-                     f"| {duration(r.get('seconds', 0))} |")
+                     f"| {duration(r.get('seconds', 0))} |{ran_on}")
     return "\n".join(lines)
 
 
@@ -393,7 +398,7 @@ def write_reports(state: Path, update_readme: bool) -> str:
     results = load_results(state)
     text = table(results)
     notes = sorted({n for r in results for n in r.get("notes", [])})
-    doc = ["# spikegrad version matrix", "", text, ""]
+    doc = ["# spikegrad version matrix", "", table(results, provenance=True), ""]
     doc += [f"- {n}" for n in notes]
     doc += ["", "Commands of each pair are in results/<pair>.json; full output in logs/<pair>.log.", ""]
     doc += ["## Failures", "", failures_markdown(results) or "none"]
