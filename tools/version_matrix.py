@@ -369,7 +369,7 @@ def error_signature(failure: dict) -> str:
     return first[:300]
 
 
-def last_frames(traceback: str, lines: int = 40) -> str:
+def last_frames(traceback: str, lines: int = 60) -> str:
     body = traceback.splitlines()
     return "\n".join(body[-lines:])
 
