@@ -50,10 +50,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: The supported range: the oldest torch on every supported Python, one in the middle, the
-#: development build, and the newest torch on every Python it ships wheels for (2.15 dropped 3.10).
+#: The supported range: the oldest torch on every supported Python (Python 3.13 needs torch 2.6:
+#: torch.compile and Triton reach 3.13 there), one in the middle, the development build, and the
+#: newest torch on every Python it ships wheels for (2.15 dropped 3.10).
 PAIRS: tuple[tuple[str, str], ...] = (
-    ("3.10", "2.5.1"), ("3.11", "2.5.1"), ("3.12", "2.5.1"), ("3.13", "2.5.1"),
+    ("3.10", "2.5.1"), ("3.11", "2.5.1"), ("3.12", "2.5.1"), ("3.13", "2.6.0"),
     ("3.11", "2.9.1"), ("3.13", "2.9.1"),
     ("3.11", "2.13.0"),
     ("3.10", "2.14.1"), ("3.11", "2.14.1"),
@@ -72,6 +73,8 @@ TRITON_FOR_TORCH: dict[str, str] = {
     "2.10": "3.6.0", "2.11": "3.6.0", "2.12": "3.7.1", "2.13": "3.7.1", "2.14": "3.8.0",
     "2.15": "3.9.0",
 }
+#: Pythons a torch release ships no Triton for (torch 2.5's wheels require it for Python < 3.13 only).
+NO_TRITON_FROM_PYTHON: dict[str, tuple[int, int]] = {"2.5": (3, 13)}
 
 SPIKINGJELLY = "spikingjelly==2.0.0"
 #: SpikingJelly 2.0's own requirements (its METADATA): Python >= 3.11 and torch >= 2.6.
@@ -96,7 +99,10 @@ class Pair:
 
     @property
     def triton(self) -> str | None:
-        return TRITON_FOR_TORCH.get(".".join(self.torch.split(".")[:2]))
+        minor = ".".join(self.torch.split(".")[:2])
+        if version_tuple(self.python) >= NO_TRITON_FROM_PYTHON.get(minor, (99, 0)):
+            return None
+        return TRITON_FOR_TORCH.get(minor)
 
     @property
     def spikingjelly_installs(self) -> bool:
@@ -236,8 +242,11 @@ class Runner:
             raise StepFailed("no-python", f"no Python {pair.python} found (PATH, pyenv, uv)")
         shutil.rmtree(venv, ignore_errors=True)
         packages = [f"torch=={pair.torch}"]
+        minor = ".".join(pair.torch.split(".")[:2])
         if pair.triton:
             packages.append(f"triton=={pair.triton}")
+        elif minor in NO_TRITON_FROM_PYTHON:
+            result["notes"].append(f"torch {minor} ships no Triton for Python {pair.python}")
         else:
             result["notes"].append(f"no Triton pin known for torch {pair.torch}: add it to TRITON_FOR_TORCH")
         packages += [".[test]", PYTEST_TIMEOUT]
