@@ -342,7 +342,7 @@ def summary(result: dict) -> str:
         parts += [f"{result[k]} {k}" for k in ("failed", "errors", "skipped") if result.get(k)]
         text = ", ".join(parts)
     else:
-        text = f"{result.get('status')}: {result.get('error', '')}"
+        text = f"{result.get('status')}: {result.get('error', '').split(': ')[0][:80]}"
     if result.get("pytest_args"):
         text += f" (pytest {' '.join(result['pytest_args'])})"
     return text
@@ -413,6 +413,8 @@ def write_reports(state: Path, update_readme: bool) -> str:
     doc += ["## Failures", "", failures_markdown(results) or "none"]
     (state / "matrix.md").write_text("\n".join(doc) + "\n")
     if update_readme:
+        # The README shows the supported matrix only; matrix.md keeps every pair ever recorded.
+        text = table([r for r in results if (r["python"], r["torch_requested"]) in PAIRS])
         readme = REPO / "README.md"
         body = readme.read_text()
         if README_BEGIN not in body or README_END not in body:
