@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One prepared check for a lent GPU. Run from anywhere in the repository copy; no internet needed.
+# One prepared check on a machine with an NVIDIA GPU. Run from anywhere in the repository copy;
+# no internet needed.
 #   1. versions (torch, CUDA, triton) and nvidia-smi -L;
 #   2. wheels from .whl/*.whl, if that folder exists (SpikingJelly, snnTorch, loguru; pytest and
 #      hypothesis when the machine lacks pytest), installed into a scratch folder on PYTHONPATH,

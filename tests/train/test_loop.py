@@ -112,13 +112,14 @@ def test_ctrl_c_saves_the_last_batch_and_resumes_exactly(tmp_path: Path, digits:
     # per epoch: 3 training batches (encode calls 1-3), then the test set (calls 4-5: 450 images, 2 batches)
     config = tiny_config(surrogate="bernoulli_sigmoid", backend="reference", epochs=2)
     whole = fit(config, tmp_path / "whole", data=digits, plot=False)
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN in a background job, else Python's default
     with monkeypatch.context() as patch:
         _on_batch(patch, call, lambda: os.kill(os.getpid(), signal.SIGINT))
         with pytest.raises(TrainingInterrupted) as caught:
             fit(config, tmp_path / "part", data=digits, plot=False)
     assert (caught.value.epoch, caught.value.batch) == where and caught.value.signal == signal.SIGINT
     assert isinstance(caught.value, KeyboardInterrupt)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is before  # handlers restored
     state = ckpt.load(tmp_path / "part" / ckpt.CHECKPOINT)
     assert (state["epoch"], state["batch"]) == where and len(state["metrics"]) == where[0]
     resumed = fit(config, tmp_path / "part", resume=True, data=digits, plot=False)
@@ -138,6 +139,7 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path: P
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     fit(tiny_config(epochs=2), tmp_path, data=digits, plot=False, on_epoch=lambda row: None)
     good = (tmp_path / ckpt.CHECKPOINT).read_bytes()
+    before = signal.getsignal(signal.SIGINT)
 
     def twice() -> None:
         os.kill(os.getpid(), signal.SIGINT)
@@ -148,7 +150,7 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path: P
         fit(tiny_config(epochs=4), tmp_path, resume=True, data=digits, plot=False)
     assert not isinstance(caught.value, TrainingInterrupted)
     assert (tmp_path / ckpt.CHECKPOINT).read_bytes() == good
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def _nan_at(monkeypatch: pytest.MonkeyPatch, call: int) -> None:

@@ -51,7 +51,7 @@ def run(
 
     Args:
         kinds: which cases: ``surrogate``, ``lif``, ``train``.
-        sizes: problem sizes (:data:`FULL` for the issue's targets, :data:`QUICK` for a smoke run).
+        sizes: problem sizes (:data:`FULL` for the published targets, :data:`QUICK` for a smoke run).
         threads: intra-op thread counts; every case runs once per count.
         rounds: timed rounds per case (each contender gives one sample per round).
         warmup: untimed calls per contender before timing (the fused path compiles on the first).

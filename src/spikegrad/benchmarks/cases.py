@@ -85,7 +85,7 @@ class Sizes:
     train_channels: tuple[int, int] = (16, 32)
 
 
-#: The sizes of the issue's targets.
+#: The sizes the targets in docs/benchmarks.md are stated for.
 FULL = Sizes()
 #: Small enough for a smoke test: every path runs, no number means much.
 QUICK = Sizes(
