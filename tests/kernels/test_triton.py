@@ -104,3 +104,16 @@ def test_scalars_are_float64_arguments() -> None:
     source = triton_loop.source(plan.programs.forward)
     assert "tl.float64" in source.splitlines()[1]
     check(lif(tau=3.0), inputs(dtype=torch.float32))
+
+
+@surrogate.from_primitive(smooth=False)
+def GatedRamp(x: Tensor, width: float = 1.0) -> Tensor:
+    """A ramp whose window is also gated by the parameter: truth values of a scalar and of a block."""
+    inside = torch.logical_and(x.abs() < width, torch.as_tensor(width) > 0.5)
+    return torch.where(inside, (x + width) / (2 * width), (x >= 0).to(x.dtype))
+
+
+def test_truth_values_of_a_scalar_and_a_block() -> None:
+    # `width > 0.5` is computed once, outside the loop over time, as a scalar; combining it with a
+    # block of truth values must work in the interpreter as on CUDA.
+    check(lif(GatedRamp(width=0.75, spiking=False)), inputs((4, 3, 2), seed=2), exact_outputs=False)

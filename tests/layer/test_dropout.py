@@ -86,8 +86,12 @@ def test_dropout_eval_and_validation():
             with pytest.raises(ValueError, match=r"0 <= p < 1"):
                 cls(p)
     assert repr(layer.Dropout(0.25)) == "Dropout(p=0.25, step_mode='s')"
-    with pytest.raises(ValueError, match=r"expects \[T, \*shape\], got a scalar"):
+    with pytest.raises(ValueError, match=r"expects \[T, \*shape\] with T >= 1, got shape \(\)"):
         layer.Dropout(0.5, step_mode="m")(torch.tensor(1.0))
+    with pytest.raises(ValueError, match=r"T >= 1, got shape \(0, 3\)"):
+        layer.Dropout(0.5, step_mode="m")(torch.ones(0, 3))
+    with pytest.raises(TypeError, match=r"floating-point tensor .* got dtype torch.int64"):
+        layer.Dropout(0.5)(torch.tensor([1, 0, -1]))
 
 
 @pytest.mark.parametrize("bias", [True, False])

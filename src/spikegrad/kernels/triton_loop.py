@@ -226,7 +226,12 @@ class _Translator(GraphWalk):
             else:
                 operand = c
             form = _F64_FORMS.get(op, _BINARY[op]) if c == torch.float64 else _BINARY[op]
-            expr = form.format(self.arg(args[0], operand), self.arg(args[1], operand))
+            a, b = self.arg(args[0], operand), self.arg(args[1], operand)
+            if op.startswith("logical_") or (op in _LOGICAL and dtype == torch.bool):
+                # Truth values as `!= 0`: that is logical_*'s meaning for numbers, and it lets
+                # Triton's interpreter combine a scalar's truth value with a block's.
+                a, b = f"({a} != 0)", f"({b} != 0)"
+            expr = form.format(a, b)
         else:
             raise Untranslatable(f"aten op {node.target}")
         if dtype in _HALF:

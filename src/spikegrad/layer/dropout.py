@@ -57,7 +57,8 @@ class Dropout(MemoryModule):
 
     Raises:
         ValueError: ``p`` outside ``[0, 1)``; an input of another step shape than the
-            stored mask (call ``reset_net`` between batches).
+            stored mask (call ``reset_net`` between batches); no time steps in ``'m'`` mode.
+        TypeError: an input that is not floating point (in training, with ``p > 0``).
     """
 
     mask: Tensor | None  # a memory
@@ -72,6 +73,11 @@ class Dropout(MemoryModule):
         return torch.empty_like(step).bernoulli_(1.0 - self.p).div_(1.0 - self.p)
 
     def _mask(self, step: Tensor) -> Tensor:
+        if not step.is_floating_point():
+            raise TypeError(
+                f"{type(self).__name__} expects a floating-point tensor (a mask scaled by 1/(1-p)), "
+                f"got dtype {step.dtype}"
+            )
         if self.mask is None:
             self.mask = self.draw_mask(step)
         elif self.mask.shape != step.shape:
@@ -86,8 +92,11 @@ class Dropout(MemoryModule):
     def multi_step_forward(self, x_seq: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return x_seq
-        if x_seq.dim() < 1:
-            raise ValueError(f"{type(self).__name__} in step_mode 'm' expects [T, *shape], got a scalar")
+        if x_seq.dim() < 1 or x_seq.shape[0] == 0:
+            raise ValueError(
+                f"{type(self).__name__} in step_mode 'm' expects [T, *shape] with T >= 1, "
+                f"got shape {tuple(x_seq.shape)}"
+            )
         return x_seq * self._mask(x_seq[0])
 
     def extra_repr(self) -> str:
