@@ -143,6 +143,12 @@ def barrier(ctx: Context) -> None:
 
 
 def teardown(ctx: Context) -> None:
-    """Leave the process group."""
+    """Leave the process group, all processes together.
+
+    The barrier first: rank 0 still draws the curves when the others are done, and a process
+    that destroys its group and exits while a peer is still connected can abort in gloo's
+    background threads ("terminate called without an active exception").
+    """
     if ctx.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
