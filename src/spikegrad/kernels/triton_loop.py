@@ -56,6 +56,18 @@ _TL_DTYPE = {
 }
 _HALF = (torch.float16, torch.bfloat16)
 
+
+def _old_interpreter() -> bool:
+    try:
+        import triton
+    except ImportError:
+        return False
+    major, minor = (int(part) for part in triton.__version__.split(".")[:2])
+    return (major, minor) < (3, 7)
+
+
+_OLD_INTERPRETER = _old_interpreter()
+
 _UNARY: dict[str, str] = {
     "exp": "tl.exp({})",
     "exp2": "tl.exp2({})",
@@ -297,9 +309,13 @@ def source(program: LoopProgram, name: str = "step_loop") -> str:
         else:
             raise Untranslatable(f"output slot kind {slot.kind}")
     step = "T - 1 - i" if program.reverse else "i"
+    # Triton's interpreter of 3.5 cannot loop over range() of a runtime scalar (3.7 can): with
+    # an interpreter before 3.7 the number of steps is a compile-time constant (a kernel per T,
+    # on the CPU only; compiled CUDA kernels always take T at run time).
+    steps = "T: tl.constexpr" if interpreted() and _OLD_INTERPRETER else "T"
     lines = [
         "@triton.jit",
-        f"def {name}({', '.join([*params, 'N', 'T', 'BLOCK: tl.constexpr'])}):",
+        f"def {name}({', '.join([*params, 'N', steps, 'BLOCK: tl.constexpr'])}):",
         "    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)",
         "    mask = offs < N",
         *(f"    {line}" for line in tr.lines["uniform"]),
