@@ -231,7 +231,7 @@ def _build(
         layout = layout_of(node, layout.state, bake=True)
         programs = trace(layout)
         node.__dict__["_kernel_bake"] = True
-        node.__dict__.pop("_kernel_layout", None)
+        node.__dict__["_kernel_layout"] = None
     compile_ = _compiler(x.device)
     try:
         forward = compile_(programs.forward)

@@ -22,7 +22,7 @@ def stepping(node: Any) -> Iterator[None]:
     try:
         yield
     finally:
-        del node.__dict__["_binding"]
+        node.__dict__["_binding"] = False
 
 
 def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Tensor, Tensor | None]:
@@ -38,15 +38,23 @@ def multi_step(node: Any, x_seq: Tensor, store_v_seq: bool = False) -> tuple[Ten
     """
     step = getattr(node, node.step_method)
     outputs, vs = [], []
-    with stepping(node):
+    # try/finally rather than `with stepping(node)`: dynamo of torch 2.9 cannot trace through a
+    # generator-based context manager in fullgraph mode.
+    node.__dict__["_binding"] = True
+    try:
         for x in x_seq.unbind(0):
             outputs.append(step(x))
             if store_v_seq:
                 vs.append(node.v)
+    finally:
+        node.__dict__["_binding"] = False  # not `del`: dynamo of torch 2.9 cannot trace it
     return torch.stack(outputs), (torch.stack(vs) if store_v_seq else None)
 
 
 def single_step(node: Any, x: Tensor) -> Tensor:
     """One step of ``node`` on its state."""
-    with stepping(node):
+    node.__dict__["_binding"] = True  # as `stepping`, spelled out for dynamo (see multi_step)
+    try:
         return getattr(node, node.step_method)(x)  # type: ignore[no-any-return]
+    finally:
+        node.__dict__["_binding"] = False

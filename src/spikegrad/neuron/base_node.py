@@ -179,7 +179,8 @@ class BaseNode(MemoryModule):
         super().__setattr__(name, value)
         if name not in self.__dict__.get("_memory_initial", ()):
             # A parameter or a constant may now select other equations: look again next call.
-            self.__dict__.pop("_kernel_layout", None)
+            # (An assignment, not `pop`: dynamo of torch 2.9 cannot trace `__dict__.pop`.)
+            self.__dict__["_kernel_layout"] = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
