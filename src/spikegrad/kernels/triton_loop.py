@@ -57,16 +57,14 @@ _TL_DTYPE = {
 _HALF = (torch.float16, torch.bfloat16)
 
 
+@functools.cache
 def _old_interpreter() -> bool:
-    try:
-        import triton
-    except ImportError:
-        return False
+    """Triton before 3.7 (asked only when its interpreter runs, so importing this module does not
+    import triton)."""
+    import triton
+
     major, minor = (int(part) for part in triton.__version__.split(".")[:2])
     return (major, minor) < (3, 7)
-
-
-_OLD_INTERPRETER = _old_interpreter()
 
 _UNARY: dict[str, str] = {
     "exp": "tl.exp({})",
@@ -312,7 +310,7 @@ def source(program: LoopProgram, name: str = "step_loop") -> str:
     # Triton's interpreter of 3.5 cannot loop over range() of a runtime scalar (3.7 can): with
     # an interpreter before 3.7 the number of steps is a compile-time constant (a kernel per T,
     # on the CPU only; compiled CUDA kernels always take T at run time).
-    steps = "T: tl.constexpr" if interpreted() and _OLD_INTERPRETER else "T"
+    steps = "T: tl.constexpr" if interpreted() and _old_interpreter() else "T"
     lines = [
         "@triton.jit",
         f"def {name}({', '.join([*params, 'N', steps, 'BLOCK: tl.constexpr'])}):",
